@@ -1,0 +1,27 @@
+// Rebuilds the committed bundles: dist/index.js (the action, main and post)
+// and dist/cli/index.js (the CLI). `node scripts/package.mjs OUTDIR` builds
+// elsewhere, which the dist check uses to compare with what is committed.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+const out = path.resolve(process.argv[2] ?? path.join(root, 'dist'));
+const ncc = path.join(root, 'node_modules', '.bin', 'ncc');
+const entries = [
+  ['src/action/index.ts', out],
+  ['src/cli/index.ts', path.join(out, 'cli')],
+];
+
+fs.rmSync(out, { recursive: true, force: true });
+for (const [entry, dir] of entries) {
+  execFileSync(ncc, ['build', path.join(root, entry), '-o', dir, '--minify', '--quiet', '--no-source-map-register'], {
+    cwd: root,
+    stdio: 'inherit',
+  });
+}
+// The CLI runs as a command: keep its shebang line and make it executable.
+const cli = path.join(out, 'cli', 'index.js');
+const text = fs.readFileSync(cli, 'utf8');
+if (!text.startsWith('#!')) fs.writeFileSync(cli, `#!/usr/bin/env node\n${text}`);
+fs.chmodSync(cli, 0o755);

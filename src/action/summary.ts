@@ -1,0 +1,33 @@
+/** The job summary: written for every command, from redacted data only. */
+import { formatIssue } from '../config/errors.js';
+import { renderMarkdown, summaryLine } from '../plan/render.js';
+import type { RunOutcome } from '../run.js';
+import type { ActionSettings } from './inputs.js';
+
+export function summaryMarkdown(s: ActionSettings, outcome: RunOutcome, extra: string[] = []): string {
+  const title = `## capi-mgmt ${s.command}: ${s.environment}`;
+  const lines: string[] = [title, ''];
+  if (outcome.configError) {
+    lines.push(
+      `:x: The environment is invalid (${outcome.configError.issues.length} problem(s)):`,
+      '',
+      '```text',
+      ...outcome.configError.issues.map((i) => formatIssue(i, process.env.GITHUB_WORKSPACE ?? process.cwd())),
+      '```',
+    );
+  } else if (!outcome.ok) {
+    lines.push(`:x: **${outcome.failureReason}**: ${outcome.error?.message ?? 'failed'}`, '');
+  } else if (s.command === 'validate') {
+    lines.push(`:white_check_mark: The environment is valid (${outcome.loaded?.files.length ?? 0} file(s)).`);
+  }
+  if (outcome.plan) {
+    lines.push('', renderMarkdown(outcome.plan, { limit: 900_000 }));
+    if (outcome.applied && outcome.applied.length > 0) {
+      lines.push('', `Applied ${outcome.applied.length} change(s).`);
+    }
+  }
+  lines.push(...extra);
+  return `${lines.join('\n')}\n`;
+}
+
+export { summaryLine };

@@ -1,0 +1,112 @@
+/**
+ * One entry for both faces: load the environment, build the engine, run a
+ * command, and report a typed outcome. The faces only translate inputs in
+ * and the outcome out.
+ */
+import { ConfigError } from './config/errors.js';
+import { loadEnvironment, type LoadedEnvironment } from './config/load.js';
+import { Engine, PlanChangedError, type Command } from './engine/engine.js';
+import type { Logger, RunSecrets } from './engine/types.js';
+import { defaultLayers, type LayerFactory } from './layers/index.js';
+import { hasChanges, type Change, type Plan } from './plan/plan.js';
+import { Redactor } from './util/redact.js';
+
+export type FailureReason = 'invalid-config' | 'plan-changed' | 'drift' | 'locked' | 'apply-failed' | 'usage';
+
+export interface RunRequest {
+  command: Command;
+  environment: string;
+  environmentsDir: string;
+  log: Logger;
+  secrets?: RunSecrets;
+  /** restore: the backup name or `latest`. */
+  backup?: string;
+  /** drift: apply what drifted. */
+  reconcile?: boolean;
+  /** apply: the approved plan hash. */
+  expectedHash?: string;
+  layers?: LayerFactory;
+  env?: Record<string, string | undefined>;
+  cloudsYamlOverride?: string;
+  /** Called once the environment is loaded, e.g. to mask its secrets in logs. */
+  onLoaded?: (loaded: LoadedEnvironment) => void;
+}
+
+export interface RunOutcome {
+  ok: boolean;
+  failureReason?: FailureReason;
+  /** Positioned config errors (invalid-config). */
+  configError?: ConfigError;
+  error?: Error;
+  plan?: Plan;
+  applied?: Change[];
+  changes: boolean;
+  loaded?: LoadedEnvironment;
+}
+
+export async function runCommand(req: RunRequest): Promise<RunOutcome> {
+  let loaded: LoadedEnvironment;
+  try {
+    loaded = loadEnvironment({
+      name: req.environment,
+      environmentsDir: req.environmentsDir,
+      env: req.env,
+      cloudsYamlOverride: req.cloudsYamlOverride,
+    });
+  } catch (e) {
+    if (e instanceof ConfigError) return { ok: false, failureReason: 'invalid-config', configError: e, changes: false };
+    throw e;
+  }
+  req.onLoaded?.(loaded);
+  if (req.secrets?.sshPrivateKey) loaded.redactor.add(req.secrets.sshPrivateKey);
+  if (req.command === 'validate') {
+    req.log.info(`environment ${loaded.desired.name} is valid (${loaded.files.length} file(s))`);
+    return { ok: true, changes: false, loaded };
+  }
+
+  const engine = new Engine({
+    desired: loaded.desired,
+    layers: (req.layers ?? defaultLayers)(loaded.desired),
+    log: req.log,
+    redactor: loaded.redactor,
+    secrets: req.secrets,
+  });
+  try {
+    switch (req.command) {
+      case 'plan': {
+        const plan = await engine.plan();
+        return { ok: true, plan, changes: hasChanges(plan), loaded };
+      }
+      case 'apply': {
+        const r = await engine.apply({ expectedHash: req.expectedHash });
+        return { ok: true, plan: r.plan, applied: r.applied, changes: hasChanges(r.plan), loaded };
+      }
+      case 'drift': {
+        const r = await engine.drift({ reconcile: req.reconcile });
+        return { ok: true, plan: r.plan, applied: r.applied, changes: hasChanges(r.plan), loaded };
+      }
+      case 'destroy': {
+        const r = await engine.destroy();
+        return { ok: true, plan: r.plan, applied: r.applied, changes: hasChanges(r.plan), loaded };
+      }
+      case 'restore': {
+        const r = await engine.restore(req.backup ?? 'latest');
+        return { ok: true, plan: r.plan, applied: r.applied, changes: hasChanges(r.plan), loaded };
+      }
+    }
+  } catch (e) {
+    const error = e instanceof Error ? e : new Error(String(e));
+    error.message = loaded.redactor.redact(error.message);
+    if (e instanceof PlanChangedError) {
+      return { ok: false, failureReason: 'plan-changed', error, plan: e.actual, changes: hasChanges(e.actual), loaded };
+    }
+    if ((e as { failureReason?: FailureReason }).failureReason === 'locked') {
+      return { ok: false, failureReason: 'locked', error, changes: false, loaded };
+    }
+    return { ok: false, failureReason: 'apply-failed', error, changes: false, loaded };
+  } finally {
+    await engine.close();
+  }
+}
+
+export { Redactor };
