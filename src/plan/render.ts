@@ -95,7 +95,7 @@ export function renderMarkdown(plan: Plan, opts: { limit?: number; header?: stri
   const sections: string[] = [];
   for (const [layer, changes] of byLayer(plan)) {
     const real = changes.filter((c) => c.action !== 'no-op');
-    const title = `${layer}: ${real.length === 0 ? 'no changes' : real.map((c) => SYMBOL[c.action]).length + ' change(s)'}`;
+    const title = `${layer}: ${real.length === 0 ? 'no changes' : `${real.length} change(s)`}`;
     const body = real.length
       ? real
           .map((c) => {
