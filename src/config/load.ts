@@ -54,8 +54,10 @@ export function loadEnvironment(opts: LoadOptions): LoadedEnvironment {
   const issues: ConfigIssue[] = [];
   const layers: Layer[] = [];
   const seen = new Set<string>();
-  collect(root, [], undefined, { env }, layers, seen, issues);
-  if (issues.some((i) => i.message.startsWith('YAML syntax error'))) throw new ConfigError(issues);
+  const fatal = collect(root, [], undefined, { env }, layers, seen, issues);
+  // A file that is not a mapping, or an `extends` that cannot be followed, leaves
+  // nothing sound to validate: the schema errors would only be noise.
+  if (fatal) throw new ConfigError(issues);
 
   // Merge in order; remember where each path was last written.
   let merged: Record<string, unknown> = {};
@@ -83,7 +85,12 @@ export function loadEnvironment(opts: LoadOptions): LoadedEnvironment {
     secretPaths.add(pathKey(['openstack', 'cloudsYaml']));
   }
   if (files.length === 0) {
-    issues.push({ file: root, line: 1, col: 1, message: 'the environment directory holds no .yaml or .yml file' });
+    issues.push({
+      file: root,
+      line: 1,
+      col: 1,
+      message: 'expected at least one .yaml or .yml file in the environment directory, found none',
+    });
     throw new ConfigError(issues);
   }
 
@@ -119,9 +126,10 @@ function collect(
   layers: Layer[],
   seen: Set<string>,
   issues: ConfigIssue[],
-): void {
-  if (seen.has(dir)) return;
+): boolean {
+  if (seen.has(dir)) return false;
   seen.add(dir);
+  let fatal = false;
   const names = fs
     .readdirSync(dir)
     .filter((n) => /\.ya?ml$/.test(n) && !NOT_CONFIG.has(n))
@@ -129,6 +137,7 @@ function collect(
   const files = names.map((n) => readYamlFile(path.join(dir, n), dir, sources));
   for (const f of files) {
     issues.push(...f.issues);
+    if (f.fatal) fatal = true;
     const ext = f.data.extends;
     if (ext === undefined) continue;
     if (!Array.isArray(ext)) continue; // the schema reports the wrong type
@@ -139,6 +148,7 @@ function collect(
       if (target === dir || stack.includes(target)) {
         const chain = [...stack, dir, target].map((d) => path.basename(d)).join(' -> ');
         issues.push({ ...pos, message: `extends[${i}]: "${entry}" forms a cycle: ${chain}` });
+        fatal = true;
         return;
       }
       if (!fs.existsSync(target) || !fs.statSync(target).isDirectory()) {
@@ -146,13 +156,15 @@ function collect(
           ...pos,
           message: `extends[${i}]: expected an environment directory, found no directory at "${entry}"`,
         });
+        fatal = true;
         return;
       }
-      collect(target, [...stack, dir], pos, sources, layers, seen, issues);
+      if (collect(target, [...stack, dir], pos, sources, layers, seen, issues)) fatal = true;
     });
   }
   void via;
   layers.push({ dir, files });
+  return fatal;
 }
 
 function isPlainMap(v: unknown): v is Record<string, unknown> {
@@ -253,7 +265,12 @@ function checkCloudsYaml(
   }
   redactor.addDocument(text ?? '');
   const clouds = isPlainMap(parsed) && isPlainMap(parsed.clouds) ? parsed.clouds : undefined;
-  if (!clouds) return [{ ...at(key), message: `openstack.${key}: expected a "clouds:" mapping, found none` }];
+  if (!clouds) {
+    const what = o.cloudsYamlFile !== undefined ? `in "${o.cloudsYamlFile}"` : 'in the content';
+    return [
+      { ...at(key), message: `openstack.${key}: expected clouds.yaml with a "clouds:" mapping, found none ${what}` },
+    ];
+  }
   if (!isPlainMap(clouds[o.cloud])) {
     const names = Object.keys(clouds);
     return [

@@ -14,7 +14,14 @@ import { DEFAULT_KUBERNETES_VERSION, DEFAULT_VERSIONS } from '../model/versions.
 function isCidr4(v: string): boolean {
   if (!ipaddr.IPv4.isValidCIDR(v)) return false;
   const [addr] = ipaddr.IPv4.parseCIDR(v);
-  return addr.toString() === v.split('/')[0];
+  return addr.toString() === v.split('/')[0] && networkOf(v) === v;
+}
+
+/** `172.16.0.1/13` -> `172.16.0.0/13`; undefined when `v` is no IPv4 CIDR at all. */
+function networkOf(v: string): string | undefined {
+  if (!ipaddr.IPv4.isValidCIDR(v)) return undefined;
+  const [, bits] = ipaddr.IPv4.parseCIDR(v);
+  return `${ipaddr.IPv4.networkAddressFromCIDR(v).toString()}/${bits}`;
 }
 
 function isCidr(v: string): boolean {
@@ -23,7 +30,14 @@ function isCidr(v: string): boolean {
 
 export const cidr4 = z
   .string()
-  .refine(isCidr4, { message: 'expected an IPv4 CIDR such as 192.168.100.0/24' })
+  .refine(isCidr4, {
+    error: (iss) => {
+      const net = typeof iss.input === 'string' ? networkOf(iss.input) : undefined;
+      return net !== undefined && net !== iss.input
+        ? `expected an IPv4 CIDR whose address is the network address (${net})`
+        : 'expected an IPv4 CIDR such as 192.168.100.0/24';
+    },
+  })
   .meta({ description: 'IPv4 CIDR, e.g. 192.168.100.0/24', format: 'cidr' });
 
 export const cidr = z
@@ -39,9 +53,11 @@ export const ipAddress = z
   .meta({ format: 'ip' });
 
 /** `v1.2.3` (optionally with `+build` or `-pre`), the form every component is tagged with. */
-export const vVersion = z.string().refine((v) => v.startsWith('v') && semver.valid(v.slice(1)) !== null, {
-  message: 'expected a version such as v1.2.3',
-});
+const vVersionOf = (example: string) =>
+  z.string().refine((v) => v.startsWith('v') && semver.valid(v.slice(1)) !== null, {
+    message: `expected a version such as ${example}`,
+  });
+export const vVersion = vVersionOf('v1.2.3');
 
 /** A chart version: plain semver, `v` prefix allowed. */
 export const chartVersion = z.string().refine((v) => semver.valid(v.replace(/^v/, '')) !== null, {
@@ -104,6 +120,8 @@ const ageRecipient = z.string().regex(/^age1[0-9a-z]{58}$/, 'expected an age X25
 
 const positiveInt = z.number().int().positive();
 
+const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object';
+
 /** Refer to an OpenStack resource by name or by id, exactly one of the two. */
 const byNameOrId = (what: string) =>
   z
@@ -120,7 +138,10 @@ const byNameOrId = (what: string) =>
         .meta({ description: `${what} id` }),
     })
     .refine((v) => (v.name === undefined) !== (v.id === undefined), {
-      message: `expected exactly one of "name" or "id" for the ${what}`,
+      error: (iss) =>
+        `expected exactly one of "name" or "id" for the ${what}, found ${
+          isRecord(iss.input) && iss.input.name !== undefined ? 'both' : 'neither'
+        }`,
     });
 
 // ---------- sections -------------------------------------------------------
@@ -141,7 +162,10 @@ const openstack = z
     caBundle: z.string().optional().meta({ description: 'PEM CA bundle for the OpenStack APIs.' }),
   })
   .refine((v) => (v.cloudsYaml === undefined) !== (v.cloudsYamlFile === undefined), {
-    message: 'expected exactly one of "cloudsYaml" or "cloudsYamlFile"',
+    error: (iss) =>
+      `expected exactly one of "cloudsYaml" or "cloudsYamlFile", found ${
+        isRecord(iss.input) && iss.input.cloudsYaml !== undefined ? 'both' : 'neither'
+      }`,
   });
 
 const flavorRef = z
@@ -271,7 +295,7 @@ const cluster = z.strictObject({
 
 const versions = z
   .strictObject({
-    k3s: vVersion.default(DEFAULT_VERSIONS.k3s),
+    k3s: vVersionOf(DEFAULT_VERSIONS.k3s).default(DEFAULT_VERSIONS.k3s),
     helm: vVersion.default(DEFAULT_VERSIONS.helm),
     certManager: vVersion.default(DEFAULT_VERSIONS.certManager),
     capi: vVersion.default(DEFAULT_VERSIONS.capi),

@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Node, type YAMLError } from 'yaml';
 import type { ConfigIssue, SourcePos } from './errors.js';
 
 export type PathSeg = string | number;
@@ -31,6 +31,8 @@ export interface ParsedFile {
   issues: ConfigIssue[];
   /** Paths whose secret reference could not be resolved. */
   unresolved: Set<string>;
+  /** The file could not be read as a mapping (syntax error, wrong top level): nothing else is checked. */
+  fatal: boolean;
 }
 
 const REF = /\$\{(env|file):([^}]*)\}/g;
@@ -48,6 +50,7 @@ export function readYamlFile(file: string, envDir: string, sources: SecretSource
     secretValues: [],
     issues: [],
     unresolved: new Set(),
+    fatal: false,
   };
   const text = fs.readFileSync(file, 'utf8');
   const lc = new LineCounter();
@@ -57,23 +60,39 @@ export function readYamlFile(file: string, envDir: string, sources: SecretSource
     return { file, line, col };
   };
   if (doc.errors.length > 0) {
-    for (const e of doc.errors) {
-      const first = e.message.split('\n')[0] ?? e.message;
-      const pos = e.linePos?.[0] ?? lc.linePos(e.pos[0]);
-      result.issues.push({ file, line: pos.line, col: pos.col, message: `YAML syntax error: ${stripPos(first)}` });
+    result.fatal = true;
+    // One error per line: the parser's follow-up errors on the same line only repeat the first.
+    const lines = new Set<number>();
+    for (const e of [...doc.errors].sort((a, b) => a.pos[0] - b.pos[0])) {
+      const { offset, message } = syntaxMessage(e, text, doc);
+      const pos = lc.linePos(offset);
+      if (lines.has(pos.line)) continue;
+      lines.add(pos.line);
+      result.issues.push({ file, line: pos.line, col: pos.col, message: `YAML syntax error: ${message}` });
     }
     return result;
   }
   if (doc.contents === null) return result; // an empty file is allowed
   if (!isMap(doc.contents)) {
+    result.fatal = true;
     const r = doc.contents.range ?? [0];
-    result.issues.push({ ...at(r[0]), message: 'expected a mapping of settings at the top of the file' });
+    const found = isSeq(doc.contents)
+      ? 'a list'
+      : isScalar(doc.contents)
+        ? JSON.stringify(doc.contents.source ?? doc.contents.value)
+        : 'something else';
+    result.issues.push({
+      ...at(r[0]),
+      message: `(top level): expected a mapping of settings (key: value), found ${found}`,
+    });
     return result;
   }
 
   const build = (node: Node | null, p: PathSeg[], keyPos?: SourcePos): unknown => {
     if (node === null) return null;
-    const pos = at(node.range?.[0] ?? 0);
+    // An empty value (`key:` and nothing else) is shown at its key.
+    const empty = isScalar(node) && node.value === null && node.range != null && node.range[0] === node.range[1];
+    const pos = empty && keyPos ? keyPos : at(node.range?.[0] ?? 0);
     result.positions.set(pathKey(p), keyPos ? { value: pos, key: keyPos } : { value: pos });
     if (isAlias(node)) return build(node.resolve(doc) ?? null, p, keyPos);
     if (isMap(node)) {
@@ -105,7 +124,7 @@ export function readYamlFile(file: string, envDir: string, sources: SecretSource
         const what =
           kind === 'env'
             ? `environment variable ${arg} is not set`
-            : `file ${path.relative(process.cwd(), path.resolve(envDir, arg)) || arg} does not exist`;
+            : `no readable file "${arg}" in the environment directory`;
         result.issues.push({ ...pos, message: `${dotted(p)}: secret reference ${whole} cannot be resolved: ${what}` });
         return '';
       }
@@ -132,6 +151,49 @@ function readRefFile(envDir: string, rel: string): string | undefined {
 /** yaml's messages end with " at line L, column C"; we print the position ourselves. */
 function stripPos(msg: string): string {
   return msg.replace(/ at line \d+, column \d+:?$/, '').replace(/:$/, '');
+}
+
+/** A syntax error in plain words, at the place a reader should look. */
+function syntaxMessage(
+  e: YAMLError,
+  text: string,
+  doc: ReturnType<typeof parseDocument>,
+): { offset: number; message: string } {
+  const first = stripPos(e.message.split('\n')[0] ?? e.message);
+  const offset = e.pos[0];
+  switch (e.code) {
+    case 'DUPLICATE_KEY': {
+      const key = /^[^\s:#,\]}]+|^"[^"]*"|^'[^']*'/.exec(text.slice(offset))?.[0] ?? '';
+      return {
+        offset,
+        message: `duplicate key ${key.startsWith('"') || key.startsWith("'") ? key : JSON.stringify(key)}`,
+      };
+    }
+    case 'TAB_AS_INDENT':
+      return { offset, message: 'tabs are not allowed as indentation; indent with spaces' };
+    case 'MISSING_CHAR': {
+      const quote = /^Missing closing (["'])quote/.exec(first)?.[1];
+      if (!quote) break;
+      // The parser reports the end of the file; the reader needs the opening quote.
+      let start = offset;
+      visit(doc, {
+        Scalar(_k, node) {
+          const want = quote === '"' ? 'QUOTE_DOUBLE' : 'QUOTE_SINGLE';
+          if (node.type === want && node.range && node.range[0] < start && node.range[1] >= offset)
+            start = node.range[0];
+        },
+      });
+      return { offset: start, message: `quoted value is not closed (missing closing ${quote})` };
+    }
+    case 'BAD_INDENT':
+    case 'MULTILINE_IMPLICIT_KEY':
+    case 'BLOCK_AS_IMPLICIT_KEY':
+      return {
+        offset,
+        message: `${first.charAt(0).toLowerCase()}${first.slice(1)} (check the indentation here and on the next lines)`,
+      };
+  }
+  return { offset, message: `${first.charAt(0).toLowerCase()}${first.slice(1)}` };
 }
 
 export function dotted(p: readonly PathSeg[]): string {

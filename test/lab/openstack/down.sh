@@ -14,6 +14,7 @@ set -uo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../../.." && pwd)
 LAB=${CAPI_LAB_DIR:-$REPO/.lab}
+case "$LAB" in /*) ;; *) LAB=$PWD/$LAB ;; esac   # services chdir elsewhere
 S=$LAB/openstack
 DBDIR=${CAPI_LAB_OS_DB_DIR:-/dev/shm/capi-lab-openstack-$(printf '%s' "$S" | sha256sum | cut -c1-8)}
 
@@ -55,7 +56,7 @@ stop() {
 if [ -d "$S/run" ]; then
   # OpenStack first (oslo.service would wait up to 60 s for a graceful stop;
   # nothing here needs one), then the message bus and the database
-  stop 5 nova-compute nova-scheduler nova-conductor nova-api neutron-api \
+  stop 3 nova-compute nova-scheduler nova-conductor nova-api neutron-api \
     glance-api placement-api keystone cinder-volume cinder-scheduler cinder-api
   stop 20 rabbitmq mariadb
   stop 5 epmd

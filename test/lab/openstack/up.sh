@@ -39,6 +39,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../../.." && pwd)
 LAB=${CAPI_LAB_DIR:-$REPO/.lab}
+case "$LAB" in /*) ;; *) LAB=$PWD/$LAB ;; esac   # services chdir elsewhere
 S=$LAB/openstack
 CACHE=${CAPI_LAB_CACHE-$HOME/.cache/capi-mgmt-lab}
 CACHE=${CACHE:+$CACHE/openstack}
@@ -426,6 +427,12 @@ send_service_user_token = true
 $(svc_auth nova)
 [oslo_concurrency]
 lock_path = $S/lib/nova/lock
+[oslo_messaging_rabbit]
+# services start while RabbitMQ still boots: retry every second, not with
+# a growing back-off (up to 30 s between tries by default)
+rabbit_retry_interval = 1
+rabbit_retry_backoff = 0
+rabbit_interval_max = 1
 [oslo_messaging_notifications]
 driver = noop
 [vnc]
@@ -468,6 +475,12 @@ $(svc_auth neutron)
 $(svc_auth neutron)
 [oslo_concurrency]
 lock_path = $S/lib/neutron/lock
+[oslo_messaging_rabbit]
+# services start while RabbitMQ still boots: retry every second, not with
+# a growing back-off (up to 30 s between tries by default)
+rabbit_retry_interval = 1
+rabbit_retry_backoff = 0
+rabbit_interval_max = 1
 [oslo_messaging_notifications]
 driver = noop
 [oslo_policy]
@@ -571,6 +584,12 @@ $(svc_auth cinder)
 backend_url = file://$S/lib/cinder/coordination
 [oslo_concurrency]
 lock_path = $S/lib/cinder/lock
+[oslo_messaging_rabbit]
+# services start while RabbitMQ still boots: retry every second, not with
+# a growing back-off (up to 30 s between tries by default)
+rabbit_retry_interval = 1
+rabbit_retry_backoff = 0
+rabbit_interval_max = 1
 [oslo_messaging_notifications]
 driver = noop
 [oslo_policy]
@@ -605,21 +624,53 @@ EOF
   uwsgi_ini cinder-api "$S/etc/cinder-api.base.ini" $P_CINDER 1 4 \
     "pyargv = --config-file $S/etc/cinder/cinder.conf"
 
-  # wait_queues.py QUEUE...: block until each RabbitMQ queue exists (a
-  # message published before its queue exists is silently dropped)
+  # wait_queues.py SECONDS QUEUE...: block until each RabbitMQ queue exists
+  # (a message published before its queue exists is silently dropped)
   cat > "$S/lib/wait_queues.py" <<EOF
 import sys, time, amqp
-deadline = time.time() + float(sys.argv[1])
-for q in sys.argv[2:]:
-    while True:
-        try:
-            with amqp.Connection("$IP:$P_RABBIT", userid="guest", password="guest") as c:
-                c.channel().queue_declare(q, passive=True)
+
+
+def wait(seconds, queues):
+    deadline = time.time() + seconds
+    conn = None
+    for q in queues:
+        while True:
+            try:
+                if conn is None:
+                    conn = amqp.Connection("$IP:$P_RABBIT", userid="guest", password="guest")
+                    conn.connect()
+                # a missing queue closes only the channel, not the connection
+                conn.channel().queue_declare(q, passive=True)
                 break
-        except (OSError, amqp.exceptions.AMQPError):
+            except amqp.exceptions.NotFound:
+                pass
+            except (OSError, amqp.exceptions.AMQPError):
+                conn = None
             if time.time() > deadline:
                 sys.exit("queue %s not declared in time" % q)
-            time.sleep(0.2)
+            time.sleep(0.5)
+    if conn is not None:
+        conn.close()
+
+
+if __name__ == "__main__":
+    wait(float(sys.argv[1]), sys.argv[2:])
+EOF
+  # nova-compute pings nova-conductor once it has started, with a fixed 10 s
+  # timeout; a ping sent before the conductor's queue exists is lost and
+  # costs those 10 s. This launcher does the slow imports first, while
+  # RabbitMQ and the conductor are still starting, and calls the console
+  # entry point only once the conductor's queue exists.
+  cat > "$S/lib/nova_compute.py" <<EOF
+import sys
+sys.path.insert(0, "$S/lib")
+from nova.cmd import compute  # noqa: E402 (monkey-patches eventlet first)
+import nova.compute.manager  # noqa: E402,F401
+import nova.virt.fake  # noqa: E402,F401
+import wait_queues  # noqa: E402
+wait_queues.wait(300, ["conductor"])
+sys.argv[0] = "nova-compute"
+sys.exit(compute.main())
 EOF
 
   cat > "$S/ports.txt" <<EOF
@@ -765,7 +816,6 @@ nova_chain() {
     --database_connection "$DB/nova_cell0?charset=utf8"
   step nova-cell1 /usr/bin/nova-manage "${NOVA_CONF[@]}" cell_v2 create_cell --name cell1 --verbose
   step sync-nova /usr/bin/nova-manage "${NOVA_CONF[@]}" db sync
-  wait_port rabbitmq $P_RABBIT 120
   run_uwsgi nova-api
   run nova-conductor /usr/bin/nova-conductor "${NOVA_CONF[@]}" --log-file "$S/log/nova-conductor.log"
   run nova-scheduler /usr/bin/nova-scheduler "${NOVA_CONF[@]}" --log-file "$S/log/nova-scheduler.log"
@@ -773,7 +823,6 @@ nova_chain() {
 cinder_chain() {
   step sync-cinder /usr/bin/cinder-manage "${CINDER_CONF[@]}" db sync
   run_uwsgi cinder-api
-  wait_port rabbitmq $P_RABBIT 120
   run cinder-scheduler /usr/bin/cinder-scheduler "${CINDER_CONF[@]}" --log-file "$S/log/cinder-scheduler.log"
   run cinder-volume $PY -c "$(entry cinder.cmd.volume cinder-volume)" \
     "${CINDER_CONF[@]}" --log-file "$S/log/cinder-volume.log"
@@ -789,17 +838,21 @@ keystone_chain & C_KEYSTONE=$!
   run_uwsgi neutron-api; } & C_NEUTRON=$!
 nova_chain & C_NOVA=$!
 cinder_chain & C_CINDER=$!
-# nova-compute registers its resource provider as it starts: it needs the
-# keystone users, placement, and the conductor on a migrated database.
+# nova-compute (see lib/nova_compute.py for its launcher) registers its
+# resource provider as it starts, so it needs the keystone users and a
+# migrated nova database. When those exist already (restart, snapshot) it
+# starts right away; on a first initialisation once they are done.
+run_compute() {
+  alive nova-compute || run nova-compute $PY "$S/lib/nova_compute.py" \
+    --config-file "$S/etc/nova/nova-compute.conf" --log-file "$S/log/nova-compute.log"
+}
+if once keystone-objects && once sync-nova; then run_compute; fi
 wait $C_KEYSTONE || die "keystone chain failed"
 wait $C_PLACEMENT || die "placement chain failed"
 wait_http placement-api "http://$IP:$P_PLACEMENT/" 120; log "placement up"
 wait $C_NOVA || die "nova chain failed"
-# nova-compute pings the conductor at start with a fixed 10 s timeout; a ping
-# sent before the conductor's queue exists is lost, so wait for the queue.
-$PY "$S/lib/wait_queues.py" 120 conductor || die "nova-conductor never consumed its queue"
-run nova-compute $PY -c "$(entry nova.cmd.compute nova-compute)" \
-  --config-file "$S/etc/nova/nova-compute.conf" --log-file "$S/log/nova-compute.log"
+run_compute
+wait_port rabbitmq $P_RABBIT 120; log "rabbitmq up"
 wait $C_GLANCE || die "glance chain failed"
 wait $C_NEUTRON || die "neutron chain failed"
 wait $C_CINDER || die "cinder chain failed"

@@ -13,6 +13,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../../.." && pwd)
 LAB=${CAPI_LAB_DIR:-$REPO/.lab}
+case "$LAB" in /*) ;; *) LAB=$PWD/$LAB ;; esac   # services chdir elsewhere
 S=$LAB/openstack
 [ -f "$S/appcred.json" ] || { echo "verify: no $S/appcred.json; run up.sh first" >&2; exit 1; }
 AUTH_URL=$(jq -r .auth_url "$S/appcred.json")
@@ -78,6 +79,7 @@ on_exit() {
   echo "verify: FAILED"
 }
 trap on_exit EXIT
+trap 'exit 130' INT TERM HUP   # so that a killed run still cleans up
 
 # ---------------------------------------------------------------- token
 RESP=$(mktemp)
@@ -143,8 +145,10 @@ api DELETE "$NOVA/servers/$SRV1" > /dev/null; api DELETE "$NOVA/servers/$SRV2" >
 wait_for 60 "server a deleted" gone "$NOVA/servers/$SRV1"; SRV1=
 wait_for 60 "server b deleted" gone "$NOVA/servers/$SRV2"; SRV2=
 ok "servers delete"
+# the servers' ports must be gone with them (others may use the project too,
+# so look at this run's network only)
+LEFT=$(api GET "$NEUTRON/v2.0/ports?network_id=$NET" | jq '.ports | length')
+[ "$LEFT" = 0 ] || fail "$LEFT ports left on $NAME-net after the servers were deleted"
 api DELETE "$NEUTRON/v2.0/networks/$NET" > /dev/null; NET=
 ok "network delete"
-LEFT=$(api GET "$NEUTRON/v2.0/ports" | jq '.ports | length')
-[ "$LEFT" = 0 ] || fail "$LEFT ports left in the demo project"
 printf 'verify: OK in %ss\n' "$(el "$T0")"
