@@ -39,8 +39,11 @@ port_in_use() { # <port>
   ss -Htln "sport = :$1" 2>/dev/null | grep -q .
 }
 
-# A free port in 20000-32767 that is neither listening nor already handed out.
+# Set picked_port to a free port in 20000-32767 (below Linux's ephemeral
+# range) that is neither listening nor already handed out by this run. Not
+# called in $(...), so that taken_ports keeps what it hands out.
 declare -A taken_ports=()
+picked_port=""
 free_port() {
   local p n
   for ((n = 0; n < 200; n++)); do
@@ -48,7 +51,7 @@ free_port() {
     [[ -z "${taken_ports[$p]:-}" ]] || continue
     port_in_use "$p" && continue
     taken_ports[$p]=1
-    echo "$p"
+    picked_port="$p"
     return 0
   done
   lab_die "no free port found"
@@ -76,15 +79,19 @@ wait_for() { # <what> <component or -> <command...>
 }
 
 # Start <binary> in its own session and process group (pid = pgid), logging
-# to logs/<comp>.log. The subshell drops the lock fds so that a long-lived
-# daemon does not keep the cluster lock, then execs setsid, which execs the
+# to logs/<comp>.log. The subshell closes every inherited fd above 2 (the
+# cluster locks, and any pipe or socket of whoever called up.sh, which a
+# long-lived daemon must not hold open), then execs setsid, which execs the
 # binary in place, so $! is the daemon's pid.
 start_component() { # <dir> <comp> <binary> <args...>
   local dir="$1" comp="$2" exe="$3"
   shift 3
   : >"$dir/logs/$comp.log"
   (
-    for fd in "${lock_fds[@]}"; do exec {fd}>&-; done
+    for f in /proc/self/fd/*; do
+      n="${f##*/}"
+      if ((n > 2)); then exec {n}>&-; fi
+    done
     exec setsid "$exe" "$@" </dev/null >>"$dir/logs/$comp.log" 2>&1
   ) &
   echo "$!" >"$dir/$comp.pid"
@@ -120,15 +127,21 @@ EOF
   mv "$tmp" "$file"
 }
 
+# EC P-256 keys: RSA key generation takes about a second per key on a busy
+# 2-core machine, and a cluster needs nine keys.
+new_key() { # <file>
+  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null
+}
+
 # Client certificate signed by the cluster CA.
-client_cert() { # <pki dir> <basename> <CN> [O]
-  local pki="$1" base="$2" cn="$3" org="${4:-}" subj
+client_cert() { # <pki dir> <basename> <CN> [O] [CA basename]
+  local pki="$1" base="$2" cn="$3" org="${4:-}" ca="${5:-ca}" subj
   [[ -f "$pki/$base.crt" ]] && return 0
   subj="/CN=$cn"
   [[ -z "$org" ]] || subj="/O=$org$subj"
-  openssl req -new -newkey rsa:2048 -nodes -keyout "$pki/$base.key" -subj "$subj" \
-    -out "$pki/$base.csr" 2>/dev/null
-  openssl x509 -req -in "$pki/$base.csr" -CA "$pki/ca.crt" -CAkey "$pki/ca.key" -CAcreateserial \
+  new_key "$pki/$base.key"
+  openssl req -new -key "$pki/$base.key" -subj "$subj" -out "$pki/$base.csr" 2>/dev/null
+  openssl x509 -req -in "$pki/$base.csr" -CA "$pki/$ca.crt" -CAkey "$pki/$ca.key" -CAcreateserial \
     -days 3650 -sha256 -out "$pki/$base.crt" \
     -extfile <(printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n') \
     2>/dev/null
@@ -139,14 +152,16 @@ make_pki() { # <pki dir> <cluster name>
   local pki="$1" name="$2"
   mkdir -p "$pki"
   if [[ ! -f "$pki/ca.crt" ]]; then
-    openssl req -x509 -new -newkey rsa:2048 -nodes -keyout "$pki/ca.key" -out "$pki/ca.crt" \
+    new_key "$pki/ca.key"
+    openssl req -x509 -new -key "$pki/ca.key" -out "$pki/ca.crt" \
       -days 3650 -sha256 -subj "/CN=capi-lab-$name-ca" \
       -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign \
       2>/dev/null
   fi
   if [[ ! -f "$pki/apiserver.crt" ]]; then
-    openssl req -new -newkey rsa:2048 -nodes -keyout "$pki/apiserver.key" \
-      -subj "/CN=kube-apiserver" -out "$pki/apiserver.csr" 2>/dev/null
+    new_key "$pki/apiserver.key"
+    openssl req -new -key "$pki/apiserver.key" -subj "/CN=kube-apiserver" \
+      -out "$pki/apiserver.csr" 2>/dev/null
     openssl x509 -req -in "$pki/apiserver.csr" -CA "$pki/ca.crt" -CAkey "$pki/ca.key" \
       -CAcreateserial -days 3650 -sha256 -out "$pki/apiserver.crt" \
       -extfile <(printf '%s\n' 'basicConstraints=CA:FALSE' \
@@ -155,7 +170,18 @@ make_pki() { # <pki dir> <cluster name>
       2>/dev/null
     rm -f "$pki/apiserver.csr"
   fi
-  [[ -f "$pki/sa.key" ]] || openssl genrsa -out "$pki/sa.key" 2048 2>/dev/null
+  # Service-account key in SEC1 ("EC PRIVATE KEY") form: kube-apiserver's
+  # --service-account-key-file does not read PKCS#8 EC keys.
+  [[ -f "$pki/sa.key" ]] || openssl ecparam -name prime256v1 -genkey -noout -out "$pki/sa.key" 2>/dev/null
+  # Front proxy (aggregation layer) CA and client: without them every
+  # delegating component logs "missing content for CA bundle" errors.
+  if [[ ! -f "$pki/front-proxy-ca.crt" ]]; then
+    new_key "$pki/front-proxy-ca.key"
+    openssl req -x509 -new -key "$pki/front-proxy-ca.key" -out "$pki/front-proxy-ca.crt" -days 3650 -sha256 -subj "/CN=capi-lab-$name-front-proxy-ca" \
+      -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign \
+      2>/dev/null
+  fi
+  client_cert "$pki" front-proxy-client front-proxy-client "" front-proxy-ca
   client_cert "$pki" admin capi-lab-admin system:masters
   client_cert "$pki" kube-controller-manager system:kube-controller-manager
   client_cert "$pki" kube-scheduler system:kube-scheduler
@@ -170,7 +196,8 @@ choose_ports() { # <dir>
   [[ -f "$dir/ports.env" ]] && source "$dir/ports.env"
   for var in ETCD_PORT ETCD_PEER_PORT APISERVER_PORT KCM_PORT SCHEDULER_PORT KWOK_PORT; do
     if [[ -z "${!var}" ]] || port_in_use "${!var}" || [[ -n "${taken_ports[${!var}]:-}" ]]; then
-      printf -v "$var" '%s' "$(free_port)"
+      free_port
+      printf -v "$var" '%s' "$picked_port"
     else
       taken_ports[${!var}]=1
     fi
@@ -264,10 +291,18 @@ prepare_one() { # <name>
     lab_log "$name: stopping the leftover processes"
     lab_stop_cluster "$dir"
   fi
+  materialize "$name"
+  to_start+=("$name")
+}
 
+# Certificates, ports, kubeconfigs and config files of a stopped cluster.
+materialize() { # <name>
+  local name="$1" c
+  dir="$lab_k8s_dir/$name"
+  kubeconfig="$dir/kubeconfig"
   make_pki "$dir/pki" "$name"
   choose_ports "$dir"
-  local pki="$dir/pki" c
+  local pki="$dir/pki"
   write_kubeconfig "$kubeconfig" "capi-lab-$name" "$APISERVER_PORT" "$pki/ca.crt" "$pki/admin.crt" "$pki/admin.key"
   for c in kube-controller-manager kube-scheduler kwok; do
     write_kubeconfig "$dir/kubeconfigs/$c.kubeconfig" "capi-lab-$name" "$APISERVER_PORT" \
@@ -275,7 +310,6 @@ prepare_one() { # <name>
   done
   fake_node_manifest >"$dir/node.yaml"
   cp "$bin/kwok-stages.yaml" "$dir/kwok.yaml"
-  to_start+=("$name")
 }
 
 # Phase 2, one background subshell per cluster: start the processes in order
@@ -316,6 +350,14 @@ start_one() { # <name>
     --service-account-signing-key-file="$pki/sa.key" \
     --authorization-mode=RBAC \
     --allow-privileged=true \
+    --requestheader-client-ca-file="$pki/front-proxy-ca.crt" \
+    --requestheader-allowed-names=front-proxy-client \
+    --requestheader-username-headers=X-Remote-User \
+    --requestheader-group-headers=X-Remote-Group \
+    --requestheader-extra-headers-prefix=X-Remote-Extra- \
+    --proxy-client-cert-file="$pki/front-proxy-client.crt" \
+    --proxy-client-key-file="$pki/front-proxy-client.key" \
+    --enable-aggregator-routing=true \
     --endpoint-reconciler-type=none \
     --profiling=false \
     --v=1
@@ -358,7 +400,8 @@ start_one() { # <name>
     --node-port="$KWOK_PORT" \
     --server-address="127.0.0.1:$KWOK_PORT" \
     --cidr="$pod_cidr" \
-    --node-lease-duration-seconds=40
+    --node-lease-duration-seconds=40 \
+    --v=WARN
 
   wait_for "$name default namespace" kube-apiserver kubectl_ get namespace default
   wait_for "$name fake node created" kube-apiserver kubectl_ apply -f "$dir/node.yaml"
@@ -393,11 +436,21 @@ for n in "${to_start[@]}"; do
   pids+=("$!")
 done
 for i in "${!pids[@]}"; do
-  if ! wait "${pids[i]}"; then
-    n="${to_start[i]}"
-    lab_log "$n: failed to start; logs in $lab_k8s_dir/$n/logs/ (stop it with down.sh $n)"
-    rc=1
+  wait "${pids[i]}" && continue
+  n="${to_start[i]}"
+  dir="$lab_k8s_dir/$n"
+  # Another process may have taken a port between choose_ports and the bind
+  # (concurrent up.sh runs for other clusters): pick new ports, try once more.
+  if grep -qs 'address already in use' "$dir"/logs/*.log; then
+    lab_log "$n: a port was taken meanwhile; retrying with new ports"
+    lab_stop_cluster "$dir"
+    rm -f "$dir/ports.env"
+    materialize "$n"
+    start_one "$n" &
+    wait "$!" && continue
   fi
+  lab_log "$n: failed to start; logs in $dir/logs/ (stop it with down.sh $n)"
+  rc=1
 done
 for fd in "${lock_fds[@]}"; do exec {fd}>&-; done
 

@@ -15,21 +15,26 @@ k8s="${1:?usage: $0 v1.MINOR.PATCH [etcd-version]}"
 [[ "$k8s" =~ ^v1\.([0-9]+)\.([0-9]+)$ ]] || { echo "bad version $k8s" >&2; exit 1; }
 staging="v0.${BASH_REMATCH[1]}.${BASH_REMATCH[2]}"
 
+command -v jq >/dev/null || { echo "jq is required" >&2; exit 1; }
 cd "$mod"
-upstream_mod="$(go mod download -json "k8s.io/kubernetes@$k8s" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",*$/\1/p')"
+upstream_mod="$(go mod download -json "k8s.io/kubernetes@$k8s" | jq -r .GoMod)"
 [[ -f "$upstream_mod" ]] || { echo "cannot download k8s.io/kubernetes@$k8s" >&2; exit 1; }
 etcd="${2:-$(awk '$1 == "go.etcd.io/etcd/server/v3" { print $2; exit }' "$upstream_mod")}"
 
-# Drop the old staging replaces, then add the new ones.
-for old in $(go mod edit -json | sed -n 's/^[[:space:]]*"Path": "\(k8s\.io\/[^"]*\)",*$/\1/p' | sort -u); do
-  go mod edit -dropreplace="$old" 2>/dev/null || true
-done
-count=0
-while read -r m; do
-  go mod edit -replace="$m=$m@$staging"
-  count=$((count + 1))
-done < <(awk '$2 == "=>" && $3 ~ /^\.\/staging\/src\// { print $1 }' "$upstream_mod")
+# Drop every replace, then append one block with the new staging replaces.
+while read -r old; do
+  go mod edit -dropreplace="$old"
+done < <(go mod edit -json | jq -r '.Replace[]?.Old.Path')
+mapfile -t staging_mods < <(awk '$2 == "=>" && $3 ~ /^\.\/staging\/src\// { print $1 }' "$upstream_mod")
+((${#staging_mods[@]} > 0)) || { echo "no staging replaces in $upstream_mod" >&2; exit 1; }
+{
+  echo
+  echo "replace ("
+  for m in "${staging_mods[@]}"; do printf '\t%s => %s %s\n' "$m" "$m" "$staging"; done
+  echo ")"
+} >>go.mod
+go mod edit -fmt
 
 go mod edit -require="k8s.io/kubernetes@$k8s" -require="go.etcd.io/etcd/server/v3@$etcd"
 go mod tidy
-echo "gomod/k8s: kubernetes $k8s, $count staging replaces at $staging, etcd $etcd" >&2
+echo "gomod/k8s: kubernetes $k8s, ${#staging_mods[@]} staging replaces at $staging, etcd $etcd" >&2
