@@ -1,0 +1,89 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ChecksumMismatchError, createToolbox } from '../../src/tools/index.js';
+import { labHelm } from '../../test/lab/mirror/lab.js';
+import { startMirror, type Mirror } from '../../test/lab/mirror/server.js';
+
+let mirror: Mirror;
+let tmp: string;
+const logs: string[] = [];
+const log = { info: (m: string) => logs.push(m), warn: (m: string) => logs.push(`warning: ${m}`) };
+const K3S = 'v1.34.8+k3s1';
+
+beforeAll(async () => {
+  mirror = await startMirror({ helm: labHelm() });
+  tmp = mkdtempSync(join(tmpdir(), 'capi-mgmt-tools-'));
+});
+afterAll(async () => {
+  await mirror?.close();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+const mirrors = () => ({ binaries: mirror.url, manifests: mirror.url, charts: mirror.url });
+
+describe('toolbox against the lab mirror', () => {
+  it('downloads, verifies and caches helm; the second call makes no request', async () => {
+    const box = createToolbox({ mirrors: mirrors(), cacheRoot: join(tmp, 'local'), log, env: {} });
+    const helm = await box.helm(mirror.helmVersion);
+    expect(execFileSync(helm, ['version', '--short']).toString()).toContain(mirror.helmVersion);
+    const before = mirror.requests.length;
+    expect(await box.helm(mirror.helmVersion)).toBe(helm);
+    expect(mirror.requests.length).toBe(before);
+    expect(existsSync(join(tmp, 'local', '.staging')) ? readdirSync(join(tmp, 'local', '.staging')) : []).toEqual([]);
+  });
+
+  it('fetches K3s checked against sha256sum-amd64.txt, and provider manifests', async () => {
+    const box = createToolbox({ mirrors: mirrors(), cacheRoot: join(tmp, 'local'), log, env: {} });
+    const k3s = await box.k3s(K3S);
+    expect(execFileSync(k3s).toString()).toContain(K3S);
+    expect(await box.manifest('capo', 'v0.14.7')).toContain('capi-openstack-controller:v0.14.7');
+    expect(box.chart('certManager')).toEqual({ repo: mirror.url, chart: 'cert-manager' });
+  });
+
+  it('refuses a download whose checksum does not match and caches nothing', async () => {
+    const root = join(tmp, 'tampered');
+    const base = `/k3s-io/k3s/releases/download/${K3S}`;
+    mirror.override(`${base}/k3s`, '#!/bin/sh\necho evil\n');
+    try {
+      const box = createToolbox({ mirrors: mirrors(), cacheRoot: root, log, env: {} });
+      await expect(box.k3s(K3S)).rejects.toBeInstanceOf(ChecksumMismatchError);
+      await expect(box.k3s(K3S)).rejects.toThrow(/checksum mismatch .*k3s.*nothing was cached/);
+      expect(readdirSync(root).filter((n) => n !== '.staging')).toEqual([]);
+      expect(readdirSync(join(root, '.staging'))).toEqual([]);
+    } finally {
+      mirror.reset();
+    }
+    // Once the mirror is right again, the same cache fills normally.
+    const box = createToolbox({ mirrors: mirrors(), cacheRoot: root, log, env: {} });
+    expect(existsSync(await box.k3s(K3S))).toBe(true);
+  });
+
+  it('names the URL when a version does not exist', async () => {
+    const box = createToolbox({ mirrors: mirrors(), cacheRoot: join(tmp, 'local'), log, env: {} });
+    await expect(box.manifest('capi', 'v0.0.1')).rejects.toThrow(/cluster-api\/releases\/download\/v0.0.1\/.*HTTP 404/);
+  });
+
+  it('uses the runner tool cache when RUNNER_TOOL_CACHE is set', async () => {
+    const env = { RUNNER_TOOL_CACHE: join(tmp, 'toolcache'), RUNNER_TEMP: join(tmp, 'runner-temp') };
+    const saved = { ...process.env };
+    Object.assign(process.env, env); // @actions/tool-cache reads process.env
+    try {
+      const box = createToolbox({ mirrors: mirrors(), log, env });
+      expect(box.cache.kind).toBe('runner');
+      const k3s = await box.k3s(K3S);
+      // Kept apart from upstream downloads: the tool name carries a digest of the mirror URL.
+      expect(k3s).toMatch(
+        new RegExp(`^${env.RUNNER_TOOL_CACHE}/capi-mgmt-k3s-m[0-9a-f]{8}/1\\.34\\.8-k3s1/amd64/k3s$`),
+      );
+      expect(existsSync(`${dirname(k3s)}.complete`)).toBe(true);
+      const before = mirror.requests.length;
+      expect(await createToolbox({ mirrors: mirrors(), log, env }).k3s(K3S)).toBe(k3s);
+      expect(mirror.requests.length).toBe(before);
+    } finally {
+      process.env = saved;
+    }
+  });
+});

@@ -1,0 +1,129 @@
+/**
+ * Pinned binaries and files, fetched once: from the configured mirror or
+ * upstream, verified against the published sha256 (binaries), cached.
+ */
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { chmod, mkdir, mkdtemp, readFile, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import {
+  artifactSource,
+  chartSource,
+  goArch,
+  goOs,
+  type Artifact,
+  type ChartComponent,
+  type ManifestComponent,
+  type Mirrors,
+} from './artifacts.js';
+import { selectCache, type ArtifactCache, type CacheEntry } from './cache.js';
+import { ChecksumMismatchError, parseChecksumFile } from './checksum.js';
+import { downloadFile, downloadText } from './download.js';
+
+const run = promisify(execFile);
+
+export interface Toolbox {
+  readonly cache: ArtifactCache;
+  /** Path of a helm binary at this version. */
+  helm(version: string): Promise<string>;
+  /** Path of a K3s binary at this version (for the seed; amd64 by default). */
+  k3s(version: string, arch?: string): Promise<string>;
+  /** A provider's component manifest, as published. */
+  manifest(component: ManifestComponent, version: string): Promise<string>;
+  /** Chart repository and chart name for a component. */
+  chart(component: ChartComponent): { repo: string; chart: string };
+}
+
+export interface ToolboxOptions {
+  mirrors?: Mirrors;
+  log?: { info(m: string): void; warn(m: string): void };
+  env?: NodeJS.ProcessEnv;
+  /** Use this local cache directory (tests, or a CLI flag); otherwise picked from the environment. */
+  cacheRoot?: string;
+}
+
+/**
+ * Cache entries from a mirror are kept apart from upstream ones (and from
+ * other mirrors'): a lab mirror's stand-ins must never be mistaken for the
+ * real release of the same version.
+ */
+function toolName(name: string, mirror: string | undefined): string {
+  return mirror
+    ? `${name}-m${createHash('sha256').update(mirror.replace(/\/+$/, '')).digest('hex').slice(0, 8)}`
+    : name;
+}
+
+export function createToolbox(o: ToolboxOptions = {}): Toolbox {
+  const env = o.env ?? process.env;
+  const cache = selectCache(env, o.log, o.cacheRoot);
+  const mirrors = o.mirrors ?? {};
+
+  /** Download into a staging dir, verify, post-process, then hand the dir to the cache. */
+  async function fetchArtifact(
+    a: Artifact,
+    entry: CacheEntry,
+    finish: (staging: string, file: string) => Promise<void>,
+  ) {
+    const hit = await cache.find(entry);
+    if (hit) return hit;
+    const src = artifactSource(a, mirrors);
+    await mkdir(cache.stagingRoot(), { recursive: true });
+    const staging = await mkdtemp(join(cache.stagingRoot(), `${entry.tool}-`));
+    try {
+      o.log?.info(`downloading ${src.url}`);
+      const file = join(staging, src.fileName);
+      const actual = await downloadFile(src.url, file, { log: o.log?.info });
+      if (src.checksumUrl) {
+        const expected = parseChecksumFile(await downloadText(src.checksumUrl), src.checksumName!, src.checksumUrl);
+        if (expected !== actual) throw new ChecksumMismatchError(src.url, expected, actual);
+      }
+      await finish(staging, file);
+      return await cache.store(staging, entry);
+    } finally {
+      await rm(staging, { recursive: true, force: true });
+    }
+  }
+
+  return {
+    cache,
+    async helm(version) {
+      const os = goOs();
+      const arch = goArch();
+      const dir = await fetchArtifact(
+        { kind: 'helm', version, os, arch },
+        { tool: toolName('capi-mgmt-helm', mirrors.binaries), version, arch },
+        async (staging, file) => {
+          const unpack = join(staging, 'unpack');
+          await mkdir(unpack);
+          await run('tar', ['-xzf', file, '-C', unpack]);
+          await rename(join(unpack, `${os}-${arch}`, 'helm'), join(staging, 'helm'));
+          await rm(unpack, { recursive: true });
+          await rm(file);
+          await chmod(join(staging, 'helm'), 0o755);
+        },
+      );
+      return join(dir, 'helm');
+    },
+    async k3s(version, arch = 'amd64') {
+      const dir = await fetchArtifact(
+        { kind: 'k3s', version, arch },
+        { tool: toolName('capi-mgmt-k3s', mirrors.binaries), version, arch },
+        async (_s, file) => {
+          await chmod(file, 0o755);
+        },
+      );
+      return join(dir, 'k3s');
+    },
+    async manifest(component, version) {
+      const a: Artifact = { kind: 'manifest', component, version };
+      const dir = await fetchArtifact(
+        a,
+        { tool: toolName(`capi-mgmt-manifest-${component}`, mirrors.manifests), version, arch: 'any' },
+        async () => {},
+      );
+      return readFile(join(dir, artifactSource(a).fileName), 'utf8');
+    },
+    chart: (component) => chartSource(component, mirrors),
+  };
+}
