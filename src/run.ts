@@ -6,7 +6,7 @@
 import { ConfigError } from './config/errors.js';
 import { loadEnvironment, type LoadedEnvironment } from './config/load.js';
 import { Engine, PlanChangedError, type Command } from './engine/engine.js';
-import type { Logger, RunSecrets } from './engine/types.js';
+import type { Facts, Logger, RunSecrets } from './engine/types.js';
 import { defaultLayers, type LayerFactory } from './layers/index.js';
 import { hasChanges, type Change, type Plan } from './plan/plan.js';
 import { Redactor } from './util/redact.js';
@@ -42,6 +42,8 @@ export interface RunOutcome {
   applied?: Change[];
   changes: boolean;
   loaded?: LoadedEnvironment;
+  /** What the layers found or made (e.g. mgmtKubeconfig for the artifact); holds secrets. */
+  facts?: Facts;
 }
 
 export async function runCommand(req: RunRequest): Promise<RunOutcome> {
@@ -75,35 +77,43 @@ export async function runCommand(req: RunRequest): Promise<RunOutcome> {
     switch (req.command) {
       case 'plan': {
         const plan = await engine.plan();
-        return { ok: true, plan, changes: hasChanges(plan), loaded };
+        return { ok: true, plan, changes: hasChanges(plan), loaded, facts: engine.facts };
       }
       case 'apply': {
         const r = await engine.apply({ expectedHash: req.expectedHash });
-        return { ok: true, plan: r.plan, applied: r.applied, changes: hasChanges(r.plan), loaded };
+        return { ok: true, plan: r.plan, applied: r.applied, changes: hasChanges(r.plan), loaded, facts: engine.facts };
       }
       case 'drift': {
         const r = await engine.drift({ reconcile: req.reconcile });
-        return { ok: true, plan: r.plan, applied: r.applied, changes: hasChanges(r.plan), loaded };
+        return { ok: true, plan: r.plan, applied: r.applied, changes: hasChanges(r.plan), loaded, facts: engine.facts };
       }
       case 'destroy': {
         const r = await engine.destroy();
-        return { ok: true, plan: r.plan, applied: r.applied, changes: hasChanges(r.plan), loaded };
+        return { ok: true, plan: r.plan, applied: r.applied, changes: hasChanges(r.plan), loaded, facts: engine.facts };
       }
       case 'restore': {
         const r = await engine.restore(req.backup ?? 'latest');
-        return { ok: true, plan: r.plan, applied: r.applied, changes: hasChanges(r.plan), loaded };
+        return { ok: true, plan: r.plan, applied: r.applied, changes: hasChanges(r.plan), loaded, facts: engine.facts };
       }
     }
   } catch (e) {
     const error = e instanceof Error ? e : new Error(String(e));
     error.message = loaded.redactor.redact(error.message);
     if (e instanceof PlanChangedError) {
-      return { ok: false, failureReason: 'plan-changed', error, plan: e.actual, changes: hasChanges(e.actual), loaded };
+      return {
+        ok: false,
+        failureReason: 'plan-changed',
+        error,
+        plan: e.actual,
+        changes: hasChanges(e.actual),
+        loaded,
+        facts: engine.facts,
+      };
     }
     if ((e as { failureReason?: FailureReason }).failureReason === 'locked') {
-      return { ok: false, failureReason: 'locked', error, changes: false, loaded };
+      return { ok: false, failureReason: 'locked', error, changes: false, loaded, facts: engine.facts };
     }
-    return { ok: false, failureReason: 'apply-failed', error, changes: false, loaded };
+    return { ok: false, failureReason: 'apply-failed', error, changes: false, loaded, facts: engine.facts };
   } finally {
     await engine.close();
   }

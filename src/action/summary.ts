@@ -19,6 +19,17 @@ export function summaryMarkdown(s: ActionSettings, outcome: RunOutcome, extra: s
     lines.push(`:x: **${outcome.failureReason}**: ${outcome.error?.message ?? 'failed'}`, '');
   } else if (s.command === 'validate') {
     lines.push(`:white_check_mark: The environment is valid (${outcome.loaded?.files.length ?? 0} file(s)).`);
+  } else if (s.command === 'drift') {
+    const applied = outcome.applied?.length ?? 0;
+    lines.push(
+      !outcome.changes
+        ? ':white_check_mark: No drift: the environment matches its desired state.'
+        : applied > 0
+          ? `:wrench: Drift found and reconciled (${applied} change(s) applied).`
+          : ':warning: **Drift found**: the environment no longer matches its desired state.',
+    );
+  } else if (s.command === 'restore') {
+    lines.push(`:white_check_mark: Restored backup \`${s.backup}\`.`);
   }
   if (outcome.plan) {
     lines.push('', renderMarkdown(outcome.plan, { limit: 900_000 }));
@@ -27,7 +38,8 @@ export function summaryMarkdown(s: ActionSettings, outcome: RunOutcome, extra: s
     }
   }
   lines.push(...extra);
-  return `${lines.join('\n')}\n`;
+  // Sections each start with a blank line; collapse the runs that makes.
+  return `${lines.join('\n').replace(/\n{3,}/g, '\n\n')}\n`;
 }
 
 export { summaryLine };

@@ -11,6 +11,7 @@ import { renderJson, renderText } from '../plan/render.js';
 import { runCommand, type RunOutcome } from '../run.js';
 import type { LayerFactory } from '../layers/index.js';
 import { TerminalLogger } from './logger.js';
+import { decryptKubeconfig } from './decrypt-kubeconfig.js';
 
 export const EXIT = { ok: 0, failed: 1, changes: 2, usage: 64 } as const;
 
@@ -43,6 +44,7 @@ export async function main(deps: CliDeps): Promise<number> {
   const out = deps.stdout ?? process.stdout;
   const err = deps.stderr ?? process.stderr;
   const write = (s: string, to = out): void => void to.write(s.endsWith('\n') ? s : `${s}\n`);
+  if (deps.argv[0] === 'decrypt-kubeconfig') return decryptKubeconfig(deps.argv.slice(1), { stdout: out, stderr: err });
 
   const program = new Cli('capi-mgmt')
     .description('Deploy and keep a standalone Cluster API management cluster on OpenStack in its desired state.')

@@ -1,0 +1,86 @@
+/**
+ * Layer `seed-infra`: the seed's OpenStack resources (security group, network,
+ * subnet, router, keypair, data volume, server, floating IP), named after the
+ * environment and tagged with its tag. The cloud is the state.
+ */
+import type { Desired } from '../../model/desired.js';
+import type { Layer, LayerContext } from '../../engine/types.js';
+import { createOpenStackClient } from '../../openstack/client.js';
+import type { OpenStackClient } from '../../openstack/types.js';
+import { DEFAULT_WAITS, SeedInfraApplier, type WaitSettings } from './apply.js';
+import { diffDestroySeedInfra, diffSeedInfra, LAYER, resolve } from './diff.js';
+import { seedFacts } from './facts.js';
+import { observeSeedInfra, type SeedInfraObserved } from './observe.js';
+import { seedSpec } from './spec.js';
+
+export interface SeedInfraOptions {
+  /** A client, or how to make one (default: REST, from the environment's clouds.yaml). */
+  client?: OpenStackClient | ((desired: Desired, ctx: LayerContext) => OpenStackClient);
+  waits?: Partial<WaitSettings>;
+}
+
+export type { SeedInfraObserved };
+
+export function seedInfraLayer(
+  opts: SeedInfraOptions = {},
+): Layer<SeedInfraObserved> & { client(): OpenStackClient | undefined } {
+  let client: OpenStackClient | undefined = typeof opts.client === 'object' ? opts.client : undefined;
+  const clientFor = (ctx: LayerContext): OpenStackClient => {
+    if (!client) {
+      client =
+        typeof opts.client === 'function'
+          ? opts.client(ctx.desired, ctx)
+          : createOpenStackClient(ctx.desired, { log: (m) => ctx.log.debug(m) });
+    }
+    return client;
+  };
+  const waits = { ...DEFAULT_WAITS, ...opts.waits };
+
+  return {
+    name: LAYER,
+    client: () => client,
+
+    async observe(ctx) {
+      const c = clientFor(ctx);
+      const o = await observeSeedInfra(c, ctx.desired);
+      shareFacts(ctx, o);
+      return o;
+    },
+
+    diff: (desired, observed) => diffSeedInfra(desired, observed),
+    diffDestroy: (desired, observed) => diffDestroySeedInfra(desired, observed),
+
+    async apply(changes, observed, ctx) {
+      await new SeedInfraApplier(clientFor(ctx), ctx.desired, ctx, waits).apply(changes, observed);
+    },
+  };
+}
+
+/** Facts from what exists, so later layers can plan against a seed that is already there. */
+function shareFacts(ctx: LayerContext, o: SeedInfraObserved): void {
+  const spec = seedSpec(ctx.desired);
+  const server = o.servers.length === 1 ? o.servers[0] : undefined;
+  let externalNetworkId: string | undefined;
+  let networkId: string | undefined = o.networks.length === 1 ? o.networks[0]!.id : undefined;
+  let floatingIp = o.floatingIps.length === 1 ? o.floatingIps[0] : undefined;
+  try {
+    const r = resolve(ctx.desired, o);
+    externalNetworkId = r.externalNetwork?.id;
+    networkId = r.network?.id ?? r.existingNetwork?.id;
+    floatingIp = r.floatingIp;
+  } catch {
+    // The diff reports the problem; facts stay partial.
+  }
+  Object.assign(
+    ctx.facts,
+    seedFacts(ctx.desired, {
+      server,
+      serverPorts: o.serverPorts,
+      floatingIp,
+      networkId,
+      keypairName: o.keypair ? spec.names.keypair : undefined,
+      externalNetworkId,
+      volumeId: o.blockStorage ? (o.volumes.length === 1 ? o.volumes[0]!.id : undefined) : null,
+    }),
+  );
+}

@@ -1,0 +1,127 @@
+/**
+ * Read what exists for the seed: every owned resource by name (kept when it
+ * carries our tag or our marker), plus what the config refers to (flavors,
+ * image, external networks). Read-only; runs independent lists in parallel.
+ */
+import type { Desired } from '../../model/desired.js';
+import type {
+  FloatingIp,
+  Flavor,
+  Image,
+  Keypair,
+  Network,
+  OpenStackClient,
+  Port,
+  Router,
+  SecurityGroup,
+  Server,
+  Subnet,
+  Volume,
+} from '../../openstack/types.js';
+import { ENV_METADATA_KEY, seedSpec, type SeedSpec } from './spec.js';
+
+export interface SeedInfraObserved {
+  /** The catalog lists block storage (else the data volume is skipped). */
+  blockStorage: boolean;
+  flavors: Flavor[];
+  /** Images matching the configured name or id. */
+  images: Image[];
+  /** All image names, only read when the configured image is missing (for suggestions). */
+  imageNames: string[];
+  /** All network names, only read when `seed.network.existing` is missing (for suggestions). */
+  networkNames: string[];
+  externalNetworks: Network[];
+  /** `seed.network.existing`: networks matching the reference. */
+  existingNetworks: Network[];
+  /** Owned resources; more than one per identity is a conflict the diff reports. */
+  securityGroups: SecurityGroup[];
+  networks: Network[];
+  subnets: Subnet[];
+  routers: Router[];
+  /** Ports of the (single) owned router. */
+  routerPorts: Port[];
+  keypair?: Keypair;
+  volumes: Volume[];
+  servers: Server[];
+  /** Ports of the (single) owned server. */
+  serverPorts: Port[];
+  /** allocate/none: owned floating IPs; fixed: the one at the configured address. */
+  floatingIps: FloatingIp[];
+}
+
+export const isOwned = (spec: SeedSpec, r: { tags: string[]; description: string }): boolean =>
+  r.tags.includes(spec.tag) || r.description === spec.marker;
+
+export async function observeSeedInfra(client: OpenStackClient, desired: Desired): Promise<SeedInfraObserved> {
+  const spec = seedSpec(desired);
+  const seed = desired.config.seed;
+  const own = <T extends { tags: string[]; description: string }>(xs: T[]): T[] => xs.filter((x) => isOwned(spec, x));
+  const existingRef = 'existing' in seed.network ? seed.network.existing : undefined;
+  const blockStorage = await client.hasService('block-storage');
+  const fipMode = seed.floatingIp.mode;
+
+  const [
+    flavors,
+    images,
+    externalNetworks,
+    existingNetworks,
+    securityGroups,
+    networks,
+    subnets,
+    routers,
+    keypair,
+    volumes,
+    servers,
+    floatingIps,
+  ] = await Promise.all([
+    client.listFlavors(),
+    client.findImages(seed.image),
+    client.listNetworks({ external: true }),
+    existingRef ? client.listNetworks(existingRef) : Promise.resolve([]),
+    client.listSecurityGroups({ name: spec.names.securityGroup }).then(own),
+    existingRef ? Promise.resolve([]) : client.listNetworks({ name: spec.names.network }).then(own),
+    existingRef ? Promise.resolve([]) : client.listSubnets({ name: spec.names.subnet }).then(own),
+    existingRef ? Promise.resolve([]) : client.listRouters({ name: spec.names.router }).then(own),
+    client.getKeypair(spec.names.keypair),
+    blockStorage
+      ? client
+          .listVolumes({ name: spec.names.volume })
+          .then((vs) => vs.filter((v) => v.metadata[ENV_METADATA_KEY] === spec.tag))
+      : Promise.resolve([]),
+    client
+      .listServers({ name: spec.names.server })
+      .then((ss) => ss.filter((s) => s.tags.includes(spec.tag) || s.metadata[ENV_METADATA_KEY] === spec.tag)),
+    fipMode === 'fixed'
+      ? client.listFloatingIps({ address: seed.floatingIp.address })
+      : client.listFloatingIps({}).then(own),
+  ]);
+
+  const [routerPorts, serverPorts, imageNames, networkNames] = await Promise.all([
+    routers.length === 1 ? client.listPorts({ deviceId: routers[0]!.id }) : Promise.resolve([]),
+    servers.length === 1 ? client.listPorts({ deviceId: servers[0]!.id }) : Promise.resolve([]),
+    images.length === 0 ? client.listImageNames() : Promise.resolve([]),
+    existingRef && existingNetworks.length === 0
+      ? client.listNetworks({}).then((ns) => ns.map((n) => n.name))
+      : Promise.resolve([]),
+  ]);
+
+  return {
+    blockStorage,
+    flavors,
+    images,
+    imageNames,
+    networkNames,
+    externalNetworks,
+    existingNetworks,
+    securityGroups,
+    networks,
+    subnets,
+    routers,
+    routerPorts,
+    keypair,
+    volumes,
+    servers,
+    serverPorts,
+    floatingIps,
+  };
+}

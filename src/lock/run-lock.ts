@@ -1,0 +1,101 @@
+/**
+ * The lock a changing run holds: first a marker on the OpenStack side
+ * (there may be no seed yet), then, as soon as a layer has found or made
+ * the seed's Kubernetes API, a Lease there, after which the marker is
+ * dropped. Every run takes them in that order, so none waits on a lock
+ * while another waits on one it holds.
+ *
+ * It is attached by wrapping the layers, so the engine needs no notion of
+ * locks: each layer's observe/apply/restore first makes sure the lock is
+ * held, and the engine's cleanup releases it.
+ */
+import type { AnyLayer, LayerContext } from '../engine/types.js';
+import { acquireLock, type HeldLock } from './acquire.js';
+import type { LockBackend } from './types.js';
+
+export interface RunLockOptions {
+  /** Who holds it: the run's URL. */
+  holder: string;
+  ttlSeconds: number;
+  timeoutSeconds: number;
+  /** The lock before the seed exists; undefined means none (no cloud to put it on). */
+  preSeed: (ctx: LayerContext) => LockBackend | undefined;
+  /** The lock on the seed, given its kubeconfig. */
+  onSeed: (seedKubeconfig: string, ctx: LayerContext) => LockBackend;
+  pollMs?: number;
+  progressMs?: number;
+}
+
+export class RunLock {
+  private pre?: HeldLock;
+  private seed?: HeldLock;
+  private started = false;
+  /** What was held during the run, for the job summary. */
+  readonly history: string[] = [];
+
+  constructor(private readonly o: RunLockOptions) {}
+
+  private take(backend: LockBackend, ctx: LayerContext): Promise<HeldLock> {
+    return acquireLock(backend, {
+      holder: this.o.holder,
+      ttlSeconds: this.o.ttlSeconds,
+      timeoutSeconds: this.o.timeoutSeconds,
+      pollMs: this.o.pollMs,
+      progressMs: this.o.progressMs,
+      log: (m) => ctx.log.info(m),
+    });
+  }
+
+  async ensure(ctx: LayerContext): Promise<void> {
+    if (!this.started) {
+      this.started = true;
+      ctx.onCleanup(() => this.release());
+      const backend = this.o.preSeed(ctx);
+      if (backend) {
+        this.pre = await this.take(backend, ctx);
+        this.history.push(this.pre.description);
+      }
+    }
+    if (!this.seed && ctx.facts.seedKubeconfig) {
+      this.seed = await this.take(this.o.onSeed(ctx.facts.seedKubeconfig, ctx), ctx);
+      this.history.push(this.seed.description);
+      const pre = this.pre;
+      this.pre = undefined;
+      await pre?.release();
+    }
+  }
+
+  async release(): Promise<void> {
+    const held = [this.seed, this.pre];
+    this.seed = this.pre = undefined;
+    for (const h of held) await h?.release();
+  }
+}
+
+/** The same layers, each step first making sure the run holds the lock. */
+export function lockedLayers(layers: readonly AnyLayer[], lock: RunLock): AnyLayer[] {
+  return layers.map((layer) => {
+    const wrapped: AnyLayer = {
+      name: layer.name,
+      observe: async (ctx) => {
+        await lock.ensure(ctx);
+        return layer.observe(ctx);
+      },
+      diff: (desired, observed) => layer.diff(desired, observed),
+      apply: async (changes, observed, ctx) => {
+        await lock.ensure(ctx);
+        await layer.apply(changes, observed, ctx);
+        // The seed may exist only now: move to its Lease before the next layer.
+        await lock.ensure(ctx);
+      },
+    };
+    if (layer.diffDestroy) wrapped.diffDestroy = (d, o) => layer.diffDestroy!(d, o);
+    if (layer.restore) {
+      wrapped.restore = async (backup, ctx) => {
+        await lock.ensure(ctx);
+        await layer.restore!(backup, ctx);
+      };
+    }
+    return wrapped;
+  });
+}
