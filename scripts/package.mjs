@@ -20,6 +20,19 @@ for (const [entry, dir] of entries) {
     stdio: 'inherit',
   });
 }
+// ncc copies ssh2's optional native add-ons (built for this machine's Node);
+// ssh2 falls back to pure JavaScript without them, and the bundle stays
+// the same on every machine.
+const prune = (dir) => {
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) {
+      prune(p);
+      if (fs.readdirSync(p).length === 0) fs.rmdirSync(p);
+    } else if (/\.(node|exe)$/.test(e.name)) fs.rmSync(p);
+  }
+};
+prune(out);
 // The CLI runs as a command: keep its shebang line and make it executable.
 const cli = path.join(out, 'cli', 'index.js');
 const text = fs.readFileSync(cli, 'utf8');

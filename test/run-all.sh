@@ -27,6 +27,7 @@ echo "== tests"
 mkdir -p .lab
 status=0
 npx vitest run --reporter=default --reporter=json --outputFile.json=.lab/vitest.json "$@" || status=$?
+# shellcheck disable=SC2016 # JavaScript, not shell
 node -e '
   const r = require("./.lab/vitest.json");
   const skipped = r.numPendingTests + r.numTodoTests;

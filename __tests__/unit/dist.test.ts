@@ -13,7 +13,9 @@ const root = path.resolve(import.meta.dirname, '..', '..');
 function files(dir: string, base = dir): string[] {
   return fs
     .readdirSync(dir, { withFileTypes: true })
-    .flatMap((e) => (e.isDirectory() ? files(path.join(dir, e.name), base) : [path.relative(base, path.join(dir, e.name))]))
+    .flatMap((e) =>
+      e.isDirectory() ? files(path.join(dir, e.name), base) : [path.relative(base, path.join(dir, e.name))],
+    )
     .sort();
 }
 

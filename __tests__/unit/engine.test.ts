@@ -93,7 +93,10 @@ describe('Engine', () => {
     const log = new MemoryLogger();
     const r = await engine(twoLayers(), log).destroy();
     expect(r.applied.map((c) => c.layer)).toEqual(['seed-k3s', 'seed-infra', 'seed-infra']);
-    expect(log.lines.filter((l) => l.startsWith('== destroy'))).toEqual(['== destroy seed-k3s', '== destroy seed-infra']);
+    expect(log.lines.filter((l) => l.startsWith('== destroy'))).toEqual([
+      '== destroy seed-k3s',
+      '== destroy seed-infra',
+    ]);
     expect(read('infra.json')).toEqual({});
   });
 

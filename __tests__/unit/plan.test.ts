@@ -4,7 +4,14 @@ import { renderJson, renderMarkdown, renderText, summaryLine } from '../../src/p
 import { Redactor } from '../../src/util/redact.js';
 
 const changes: Change[] = [
-  { layer: 'seed-k3s', address: 'k3s', action: 'update', before: 'v1.33.0+k3s1', after: 'v1.34.8+k3s1', reason: 'version' },
+  {
+    layer: 'seed-k3s',
+    address: 'k3s',
+    action: 'update',
+    before: 'v1.33.0+k3s1',
+    after: 'v1.34.8+k3s1',
+    reason: 'version',
+  },
   { layer: 'seed-infra', address: 'server/s', action: 'replace', before: { flavor: 'a' }, after: { flavor: 'b' } },
   { layer: 'seed-infra', address: 'keypair/s', action: 'no-op' },
   { layer: 'seed-infra', address: 'network/n', action: 'create', after: { cidr: '192.168.100.0/24' } },
@@ -23,7 +30,9 @@ describe('Plan', () => {
     const b = buildPlan({
       environment: 'prod',
       layers,
-      changes: [...changes].reverse().map((c) => (c.after && typeof c.after === 'object' ? { ...c, after: { ...c.after } } : c)),
+      changes: [...changes]
+        .reverse()
+        .map((c) => (c.after && typeof c.after === 'object' ? { ...c, after: { ...c.after } } : c)),
     });
     expect(b.hash).toBe(a.hash);
     expect(a.hash).toMatch(/^[0-9a-f]{64}$/);
@@ -53,7 +62,15 @@ describe('Plan', () => {
     const p = buildPlan({
       environment: 'prod',
       layers,
-      changes: [{ layer: 'seed-infra', address: 'a', action: 'create', after: { nested: ['x s3cr3t-value y'] }, reason: 'has s3cr3t-value' }],
+      changes: [
+        {
+          layer: 'seed-infra',
+          address: 'a',
+          action: 'create',
+          after: { nested: ['x s3cr3t-value y'] },
+          reason: 'has s3cr3t-value',
+        },
+      ],
       redactor: r,
     });
     const json = renderJson(p);
@@ -104,7 +121,11 @@ describe('renderers', () => {
   });
 
   it('keeps a value containing ``` from closing the code block', () => {
-    const p = buildPlan({ environment: 'e', layers, changes: [{ layer: 'seed-infra', address: 'a', action: 'create', after: '```evil' }] });
+    const p = buildPlan({
+      environment: 'e',
+      layers,
+      changes: [{ layer: 'seed-infra', address: 'a', action: 'create', after: '```evil' }],
+    });
     const md = renderMarkdown(p);
     expect(md.match(/```/g)?.length).toBe(4);
   });
@@ -113,7 +134,9 @@ describe('renderers', () => {
 describe('Redactor', () => {
   it('masks clouds.yaml secret fields, not the whole document', () => {
     const r = new Redactor();
-    r.addDocument('clouds:\n  lab:\n    auth:\n      application_credential_secret: abcdef123456\n      auth_url: http://x\n');
+    r.addDocument(
+      'clouds:\n  lab:\n    auth:\n      application_credential_secret: abcdef123456\n      auth_url: http://x\n',
+    );
     expect(r.redact('clouds: lab secret=abcdef123456')).toBe('clouds: lab secret=(sensitive)');
   });
 

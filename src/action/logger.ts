@@ -13,21 +13,12 @@ export class ActionLogger implements Logger {
     for (const v of r.values()) core.setSecret(v);
   }
 
-  private clean(m: string): string {
-    return this.redactor ? this.redactor.redact(m) : m;
-  }
+  private readonly clean = (m: string): string => (this.redactor ? this.redactor.redact(m) : m);
 
-  info(message: string): void {
-    core.info(this.clean(message));
-  }
-
-  warn(message: string): void {
-    core.warning(this.clean(message));
-  }
-
-  debug(message: string): void {
-    core.debug(this.clean(message));
-  }
+  // Arrow properties: callers may pass `log.info` on as a plain callback.
+  info = (message: string): void => core.info(this.clean(message));
+  warn = (message: string): void => core.warning(this.clean(message));
+  debug = (message: string): void => core.debug(this.clean(message));
 
   async group<T>(name: string, fn: () => Promise<T>): Promise<T> {
     // Actions groups do not nest; an inner phase becomes a heading line.

@@ -15,23 +15,18 @@ export class TerminalLogger implements Logger {
     this.redactor = r;
   }
 
-  private line(prefix: string, message: string): void {
+  private readonly line = (prefix: string, message: string): void => {
     const text = this.redactor ? this.redactor.redact(message) : message;
     const pad = '  '.repeat(this.depth);
     for (const l of text.split('\n')) this.out.write(`${pad}${prefix}${l}\n`);
-  }
+  };
 
-  info(message: string): void {
-    this.line('', message);
-  }
-
-  warn(message: string): void {
-    this.line('warning: ', message);
-  }
-
-  debug(message: string): void {
+  // Arrow properties: callers may pass `log.info` on as a plain callback.
+  info = (message: string): void => this.line('', message);
+  warn = (message: string): void => this.line('warning: ', message);
+  debug = (message: string): void => {
     if (this.opts.debug) this.line('debug: ', message);
-  }
+  };
 
   async group<T>(name: string, fn: () => Promise<T>): Promise<T> {
     this.line('== ', name);

@@ -148,6 +148,15 @@ async function confirm(
   return true;
 }
 
+function appliedLine(command: Command, env: string, outcome: RunOutcome): string {
+  const applied = outcome.applied ?? [];
+  if (applied.length === 0) return `${command}: nothing to do, ${env} was already in the desired state.`;
+  const by = new Map<string, number>();
+  for (const c of applied) by.set(c.action, (by.get(c.action) ?? 0) + 1);
+  const parts = [...by].map(([a, n]) => `${n} ${a}`).join(', ');
+  return `${command}: ${applied.length} change(s) made to ${env} (${parts}).`;
+}
+
 function report(
   outcome: RunOutcome,
   command: Command,
@@ -162,8 +171,9 @@ function report(
   }
   if (outcome.plan) {
     if (opts.json) write(renderJson(outcome.plan));
-    else write(renderText(outcome.plan, { verbose: opts.verbose }));
+    else if (!MUTATING.includes(command) || !outcome.ok) write(renderText(outcome.plan, { verbose: opts.verbose }));
   }
+  if (outcome.ok && MUTATING.includes(command) && !opts.json) write(appliedLine(command, opts.env, outcome));
   if (!outcome.ok) {
     write(`capi-mgmt: ${command} failed (${outcome.failureReason}): ${outcome.error?.message ?? 'unknown error'}`, err);
     return EXIT.failed;

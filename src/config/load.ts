@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError, type ConfigIssue, type SourcePos } from './errors.js';
-import { environmentSchema, SENSITIVE_PATHS } from './schema.js';
+import { environmentSchema, PUBLIC_PATHS, SENSITIVE_PATHS } from './schema.js';
 import { toConfigIssues } from './validate.js';
 import { dotted, pathKey, readYamlFile, type ParsedFile, type PathSeg, type PositionIndex } from './yaml-source.js';
 import { Redactor } from '../util/redact.js';
@@ -73,7 +73,7 @@ export function loadEnvironment(opts: LoadOptions): LoadedEnvironment {
       merged = mergeInto(merged, data, [], positions, f.positions);
       f.secretPaths.forEach((p) => secretPaths.add(p));
       f.unresolved.forEach((p) => unresolved.add(p));
-      f.secretValues.forEach((v) => redactor.add(v));
+      f.secretValues.filter((v) => !matchesPublic(v.path)).forEach((v) => redactor.add(v.value));
       files.push(f.file);
     }
   }
@@ -94,7 +94,8 @@ export function loadEnvironment(opts: LoadOptions): LoadedEnvironment {
     throw new ConfigError(issues);
   }
 
-  const isSecret = (p: readonly PathSeg[]): boolean => secretPaths.has(pathKey(p)) || matchesSensitive(p);
+  const isSecret = (p: readonly PathSeg[]): boolean =>
+    (secretPaths.has(pathKey(p)) && !matchesPublic(p)) || matchesSensitive(p);
   const result = environmentSchema.safeParse(merged, { reportInput: true });
   if (!result.success) {
     const fallback: SourcePos = { file: files[files.length - 1] ?? root, line: 1, col: 1 };
@@ -209,7 +210,16 @@ function isUnresolvedAt(issue: ConfigIssue, unresolved: Set<string>, positions: 
 }
 
 function matchesSensitive(p: readonly PathSeg[]): boolean {
-  return SENSITIVE_PATHS.some((pattern) => {
+  return matchesAny(SENSITIVE_PATHS, p);
+}
+
+/** A reference into one of these paths is not a secret (a mirror URL, a public key), so it is not masked. */
+function matchesPublic(p: readonly PathSeg[]): boolean {
+  return matchesAny(PUBLIC_PATHS, p);
+}
+
+function matchesAny(patterns: readonly string[], p: readonly PathSeg[]): boolean {
+  return patterns.some((pattern) => {
     const parts = pattern.split('.');
     return parts.length === p.length && parts.every((part, i) => part === '*' || part === String(p[i]));
   });

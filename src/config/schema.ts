@@ -424,3 +424,25 @@ export const SENSITIVE_PATHS = [
   'monitoring.receivers.email.*.password',
   'monitoring.receivers.webhook.*.url',
 ];
+
+/**
+ * Paths whose values are public even when they come from `${env:}` or
+ * `${file:}` (every other referenced value is treated as a secret).
+ */
+export const PUBLIC_PATHS = [
+  'openstack.cloud',
+  'seed.sshPublicKey',
+  'seed.ssh.user',
+  'seed.ssh.address',
+  'seed.ssh.hostKey',
+  'seed.ssh.jumpHost.host',
+  'seed.ssh.jumpHost.user',
+  'seed.ssh.jumpHost.hostKey',
+  'kubeconfig.ageRecipients.*',
+  'mirrors.binaries',
+  'mirrors.manifests',
+  'mirrors.charts',
+  'backup.s3Url',
+  'backup.bucket',
+  'backup.region',
+];

@@ -27,7 +27,7 @@ export interface ParsedFile {
   /** Paths whose value came (in part) from a secret reference. */
   secretPaths: Set<string>;
   /** Values produced by secret references, to redact. */
-  secretValues: string[];
+  secretValues: Array<{ path: PathSeg[]; value: string }>;
   issues: ConfigIssue[];
   /** Paths whose secret reference could not be resolved. */
   unresolved: Set<string>;
@@ -128,7 +128,7 @@ export function readYamlFile(file: string, envDir: string, sources: SecretSource
         result.issues.push({ ...pos, message: `${dotted(p)}: secret reference ${whole} cannot be resolved: ${what}` });
         return '';
       }
-      result.secretValues.push(resolved);
+      result.secretValues.push({ path: p, value: resolved });
       return kind === 'file' ? resolved.replace(/\n$/, '') : resolved;
     });
     result.secretPaths.add(pathKey(p));

@@ -31,6 +31,8 @@ export interface Facts {
   seedNetworkId?: string;
   seedKeypairName?: string;
   externalNetworkId?: string;
+  /** seed-infra: the data volume's id, or null when the cloud has no block storage. */
+  seedDataVolumeId?: string | null;
   /** seed-k3s: a kubeconfig (YAML text) reaching the seed's Kubernetes API for this run. */
   seedKubeconfig?: string;
   /** cluster: a kubeconfig for the management cluster. */

@@ -13,6 +13,9 @@ const SYMBOL: Record<ChangeAction, string> = {
   'no-op': ' ',
 };
 
+/** Column-0 markers so GitHub colours a ```diff block: green adds, red removals, changes marked `!`. */
+const DIFF_MARK: Record<ChangeAction, string> = { create: '+', update: '!', replace: '!', delete: '-', 'no-op': ' ' };
+
 /** GitHub rejects comments over 65,536 characters; stay well under. */
 export const MARKDOWN_LIMIT = 60_000;
 
@@ -100,7 +103,7 @@ export function renderMarkdown(plan: Plan, opts: { limit?: number; header?: stri
       ? real
           .map((c) => {
             const d = detail(c);
-            return `${SYMBOL[c.action].padStart(3)} ${c.address}${d ? `\n${indent(d, '      ')}` : ''}`;
+            return `${DIFF_MARK[c.action]}${SYMBOL[c.action].padStart(3)} ${c.address}${d ? `\n${indent(d, `${DIFF_MARK[c.action]}      `)}` : ''}`;
           })
           .join('\n')
       : 'Nothing to do.';

@@ -16,7 +16,7 @@ for pair in sshd:openssh-server shellcheck:shellcheck openssl:openssl; do
 done
 if [ "${#need[@]}" -gt 0 ]; then
   echo "lab: installing ${need[*]}"
-  [ -n "$(ls -A /var/lib/apt/lists 2>/dev/null | grep -v lock)" ] || apt-get update -qq
+  compgen -G '/var/lib/apt/lists/*_Packages' >/dev/null || apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
@@ -27,6 +27,31 @@ step() {
   echo "lab: $name ..."
   "$@"
   echo "lab: $name ready in $(( $(date +%s) - t0 )) s"
+}
+
+# The download mirror serves what a real runner fetches from GitHub and the
+# chart repositories (test/lab/mirror/), on a fixed loopback port.
+start_mirror() {
+  local pidfile=$lab/mirror.pid envfile=$lab/env.d/mirror.sh port=${CAPI_LAB_MIRROR_PORT:-22080}
+  local url=http://127.0.0.1:$port
+  if ! { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }; then
+    # shellcheck disable=SC1091
+    . "$lab/env.d/k8s.sh"
+    CAPI_LAB_HELM=$CAPI_LAB_HELM setsid node --import tsx "$here/mirror/main.ts" --port "$port" \
+      </dev/null >"$lab/mirror.log" 2>&1 &
+    echo $! > "$pidfile"
+  fi
+  for _ in $(seq 1 120); do
+    if curl -fsS -o /dev/null "$url/index.yaml" 2>/dev/null; then
+      echo "export CAPI_LAB_MIRROR_URL=$url" > "$envfile"
+      return 0
+    fi
+    kill -0 "$(cat "$pidfile")" 2>/dev/null || break
+    sleep 0.5
+  done
+  echo "lab: the mirror did not start:" >&2
+  tail -n 20 "$lab/mirror.log" >&2
+  return 1
 }
 
 # The Kubernetes binaries take longest cold; build them while OpenStack starts.
@@ -40,6 +65,7 @@ if ! wait "$build_pid"; then
 fi
 step kubernetes bash "$here/k8s/up.sh"
 [ -f "$here/seed-host/up.sh" ] && step seed-host bash "$here/seed-host/up.sh"
+step mirror start_mirror
 
 cat "$lab"/env.d/*.sh > "$lab/env"
 echo "lab: up in $(( $(date +%s) - start )) s; exports in $lab/env"

@@ -15,7 +15,7 @@ export interface FactSources {
 }
 
 /** seed-k3s finds the data volume on the seed by this id (`null`: there is none by design). */
-export type SeedInfraFacts = Facts & { seedDataVolumeId?: string | null };
+export type SeedInfraFacts = Facts;
 
 /**
  * The SSH host: the configured override wins (`seed.ssh.address`), then the

@@ -112,9 +112,10 @@ async function buildContent(o: MirrorOptions, work: string) {
   files.set(`/${tgzName}`, tgz);
   files.set(`/${tgzName}.sha256sum`, Buffer.from(`${sha256(tgz)}  ${tgzName}\n`));
 
+  const standin = await readFile(join(here, '..', 'seed-host', 'k3s-standin.sh'), 'utf8');
   for (const v of versions.k3s) {
-    // A stand-in: the seed host in the lab runs it only to print a version.
-    const k3s = Buffer.from(`#!/bin/sh\necho "k3s version ${v} (capi-mgmt lab stand-in)"\n`);
+    // The seed host's K3s stand-in, with its version baked in as make-k3s.sh does.
+    const k3s = Buffer.from(standin.replaceAll('@K3S_VERSION@', v));
     const base = `/k3s-io/k3s/releases/download/${v}`;
     files.set(`${base}/k3s`, k3s);
     const airgap = sha256(`airgap ${v}`);

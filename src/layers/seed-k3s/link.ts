@@ -1,0 +1,120 @@
+/**
+ * One SSH connection to the seed per run, shared by observe and apply, with
+ * the K3s API tunnel on top. Closed by the engine's cleanup.
+ */
+import type { LayerContext } from '../../engine/types.js';
+import { waitForSsh, type PortForward, type SshSession } from '../../ssh/index.js';
+import { fingerprint } from '../../ssh/host-key.js';
+import { apiAddressOf, rewriteForTunnel } from './kubeconfig.js';
+import { readK3sKubeconfig } from './remote.js';
+import type { SeedTarget } from './endpoint.js';
+
+export interface LinkOptions {
+  /** SSH retry pacing (tests shorten it). */
+  intervalMs?: number;
+  progressMs?: number;
+}
+
+export class SeedLink {
+  private session: SshSession | undefined;
+  private tunnel: PortForward | undefined;
+  private pinned: string | undefined;
+
+  constructor(
+    private readonly ctx: LayerContext,
+    readonly target: SeedTarget,
+    private readonly o: LinkOptions = {},
+  ) {
+    this.pinned = target.hostKey;
+  }
+
+  private privateKey(): string {
+    const key = this.ctx.secrets.sshPrivateKey;
+    if (!key) {
+      throw new Error(
+        'no SSH private key for the seed: set the ssh-private-key input (CLI: $CAPI_MGMT_SSH_PRIVATE_KEY or --ssh-private-key-file)',
+      );
+    }
+    this.ctx.redactor.add(key);
+    return key;
+  }
+
+  /** A live session, (re)connecting and waiting for the seed's SSH as needed. */
+  async ssh(): Promise<SshSession> {
+    if (this.session && !this.session.isClosed) return this.session;
+    await this.dropTunnel();
+    const { log, desired } = this.ctx;
+    const session = await waitForSsh(
+      { ...this.target, ...(this.pinned ? { hostKey: this.pinned } : {}), privateKey: this.privateKey() },
+      {
+        timeoutMs: desired.config.seed.ssh.connectTimeoutSeconds * 1000,
+        ...(this.o.intervalMs ? { intervalMs: this.o.intervalMs } : {}),
+        ...(this.o.progressMs ? { progressMs: this.o.progressMs } : {}),
+        log: (m) => log.info(m),
+      },
+    );
+    if (!this.pinned) {
+      log.info(`seed host key ${fingerprint(session.hostKey)} trusted on first use`);
+      // Later reconnects in this run must meet the same key.
+      this.pinned = session.hostKey;
+    }
+    this.ctx.facts.seedHostKey = session.hostKey;
+    this.session = session;
+    return session;
+  }
+
+  get trustedOnFirstUse(): boolean {
+    return this.target.hostKey === undefined;
+  }
+
+  /**
+   * Read K3s's kubeconfig, forward a local port to the API address in it and
+   * publish the rewritten kubeconfig as `facts.seedKubeconfig`.
+   */
+  async openApi(): Promise<string> {
+    const session = await this.ssh();
+    const raw = await readK3sKubeconfig(session);
+    this.ctx.redactor.addDocument(raw);
+    const api = apiAddressOf(raw);
+    if (!this.tunnel || this.tunnel.remote.host !== api.host || this.tunnel.remote.port !== api.port) {
+      await this.dropTunnel();
+      this.tunnel = await session.forwardLocal(api.host, api.port);
+      this.ctx.log.debug(`K3s API ${api.host}:${api.port} on the seed is at 127.0.0.1:${this.tunnel.port}`);
+    }
+    const kubeconfig = rewriteForTunnel(raw, this.tunnel.port);
+    this.ctx.facts.seedKubeconfig = kubeconfig;
+    return kubeconfig;
+  }
+
+  private async dropTunnel(): Promise<void> {
+    await this.tunnel?.close();
+    this.tunnel = undefined;
+  }
+
+  async close(): Promise<void> {
+    await this.dropTunnel();
+    await this.session?.close();
+    this.session = undefined;
+  }
+}
+
+const links = new WeakMap<LayerContext, SeedLink>();
+
+/** The run's link to this target; a different target (seed rebuilt elsewhere) gets a new one. */
+export async function linkFor(ctx: LayerContext, target: SeedTarget, o?: LinkOptions): Promise<SeedLink> {
+  const have = links.get(ctx);
+  const same =
+    have &&
+    have.target.host === target.host &&
+    have.target.port === target.port &&
+    have.target.user === target.user &&
+    have.target.hostKey === target.hostKey &&
+    have.target.jumpHost?.host === target.jumpHost?.host &&
+    have.target.jumpHost?.port === target.jumpHost?.port;
+  if (have && same) return have;
+  if (have) await have.close();
+  const link = new SeedLink(ctx, target, o);
+  links.set(ctx, link);
+  if (!have) ctx.onCleanup(() => links.get(ctx)?.close());
+  return link;
+}
