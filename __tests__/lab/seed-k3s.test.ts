@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import ssh2 from 'ssh2';
 import { parse } from 'yaml';
 import { Engine } from '../../src/engine/engine.js';
@@ -179,7 +179,7 @@ describe('seed-k3s on the lab seed host', () => {
       const calls = sb.newCalls();
       expect(calls).toContain("fault: session dropped at 'systemctl restart k3s-server'");
       expect(restarts(calls)).toEqual(['systemctl restart k3s-server', 'systemctl restart k3s-server']);
-      expect(runningVersion()).toBe(V2);
+      await vi.waitFor(() => expect(runningVersion()).toBe(V2), { timeout: 20_000 });
       expect(calls.some((c) => c.startsWith('mkfs'))).toBe(false);
     } finally {
       await e.close();
@@ -195,7 +195,7 @@ describe('seed-k3s on the lab seed host', () => {
       await first.engine.close();
     }
     // Cut off after installing the binary and before the restart: the old K3s still runs.
-    expect(runningVersion()).toBe(V2);
+    await vi.waitFor(() => expect(runningVersion()).toBe(V2), { timeout: 20_000 });
     sb.newCalls();
 
     const again = engine(V1);
@@ -204,7 +204,7 @@ describe('seed-k3s on the lab seed host', () => {
       // The binary is already V1, so this is drift (a pending restart), not an upgrade.
       expect(plan.changes).toMatchObject([{ action: 'update', reason: 'repair the seed: restart' }]);
       expect(restarts(sb.newCalls())).toEqual(['systemctl restart k3s-server']);
-      expect(runningVersion()).toBe(V1);
+      await vi.waitFor(() => expect(runningVersion()).toBe(V1), { timeout: 20_000 });
       expect((await again.engine.plan()).changes.map((c) => c.action)).toEqual(['no-op']);
     } finally {
       await again.engine.close();

@@ -38,12 +38,14 @@ case "${1:-}" in
     "$repo/test/lab/k8s/build.sh" --print-dir >/dev/null ||
       { echo "k3s (lab stand-in): the lab's Kubernetes binaries are not built (test/lab/k8s/build.sh)" >&2; exit 1; }
     echo "$cluster" >"$standin_state/k3s-cluster"
+    # The lab cluster outlives this process (unlike a real K3s), so record the
+    # running version first: the API may answer before up.sh returns.
+    echo "$version" >"$standin_state/k3s-running-version"
     out="$("$repo/test/lab/k8s/up.sh" "$cluster" | tail -n 1)"
     kc="${out#* }"
     [[ -f "$kc" ]] || { echo "k3s (lab stand-in): no kubeconfig from up.sh ($out)" >&2; exit 1; }
     mkdir -p "$CAPI_MGMT_ROOT/etc/rancher/k3s"
     install -m "$mode" "$kc" "$CAPI_MGMT_ROOT/etc/rancher/k3s/k3s.yaml"
-    echo "$version" >"$standin_state/k3s-running-version"
     echo "k3s (lab stand-in) $version serving $cluster"
     exec sleep infinity
     ;;
