@@ -1,8 +1,9 @@
 /**
  * Just enough of the Kubernetes API for the Lease lock: JSON requests with
  * the kubeconfig's credentials (bearer token or client certificate, CA
- * data). Kept apart from @kubernetes/client-node, whose bundled undici does
- * not load on Node 20 (it needs zlib zstd), so the lock works on either.
+ * data), so the lock can compare-and-swap on resourceVersion (create, then
+ * PUT with the version read; a 409 means another run won). It should move
+ * into src/kube once KubeClient offers create/replace with a resourceVersion.
  */
 import https from 'node:https';
 import http from 'node:http';
