@@ -99,7 +99,9 @@ export function seedK3sLayer(o: SeedK3sOptions = {}): Layer<SeedK3sObserved> {
       try {
         volume = volumeParams(ctx, o);
       } catch (e) {
-        warnings.push(`${(e as Error).message}: apply will fail until it is known`);
+        // Before seed-infra has made anything, the volume id is simply not known yet.
+        if (ctx.facts.seedNetworkId !== undefined)
+          warnings.push(`${(e as Error).message}: apply will fail until it is known`);
       }
       const check = await runBootstrap(session, { mode: 'check', version: ctx.desired.config.versions.k3s, ...volume });
       let healthy = false;

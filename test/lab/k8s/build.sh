@@ -31,6 +31,8 @@ modver() { # <module dir> <module path>
   awk -v m="$2" '($1 == m && $2 ~ /^v/) { print $2; exit } ($1 == "require" && $2 == m) { print $3; exit }' "$gomod/$1/go.mod"
 }
 
+# Login shells (the seed host's sessions, some CI steps) may lack Go's own bin dir.
+command -v go >/dev/null || { [ -x /usr/local/go/bin/go ] && PATH="$PATH:/usr/local/go/bin"; }
 command -v go >/dev/null || die "go is not on PATH (the lab needs Go >= 1.26 and the module proxy)"
 
 k8s_version="$(modver k8s k8s.io/kubernetes)"
