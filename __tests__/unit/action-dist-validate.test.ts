@@ -28,7 +28,11 @@ function runAction(inputs: Record<string, string>, workspace = root) {
     GITHUB_STATE: path.join(tmp, files.state),
   };
   for (const [k, v] of Object.entries(inputs)) env[`INPUT_${k.toUpperCase()}`] = v;
-  const r = spawnSync(process.execPath, [path.join(root, 'dist', 'index.js')], { cwd: workspace, env, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [path.join(root, 'dist', 'index.js')], {
+    cwd: workspace,
+    env,
+    encoding: 'utf8',
+  });
   const outputs: Record<string, string> = {};
   const text = fs.readFileSync(path.join(tmp, files.output), 'utf8');
   for (const m of text.matchAll(/^([\w-]+)<<(\S+)\n([\s\S]*?)\n?\2$/gm)) outputs[m[1]!] = m[3]!;

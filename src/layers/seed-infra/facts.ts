@@ -14,9 +14,6 @@ export interface FactSources {
   volumeId?: string | null;
 }
 
-/** seed-k3s finds the data volume on the seed by this id (`null`: there is none by design). */
-export type SeedInfraFacts = Facts;
-
 /**
  * The SSH host: the configured override wins (`seed.ssh.address`), then the
  * floating IP (allocated or fixed), then the server's address on the seed network.
@@ -37,9 +34,9 @@ export function seedHost(desired: Desired, s: FactSources): string | undefined {
   return undefined;
 }
 
-export function seedFacts(desired: Desired, s: FactSources): Partial<SeedInfraFacts> {
+export function seedFacts(desired: Desired, s: FactSources): Partial<Facts> {
   const ssh = desired.config.seed.ssh;
-  const out: Partial<SeedInfraFacts> = {};
+  const out: Partial<Facts> = {};
   if (s.volumeId !== undefined) out.seedDataVolumeId = s.volumeId;
   if (s.networkId) out.seedNetworkId = s.networkId;
   if (s.keypairName) out.seedKeypairName = s.keypairName;

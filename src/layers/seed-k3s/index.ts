@@ -4,7 +4,7 @@
  * its API reachable from the runner through an SSH tunnel
  * (`facts.seedKubeconfig`).
  */
-import type { Facts, Layer, LayerContext } from '../../engine/types.js';
+import type { Layer, LayerContext } from '../../engine/types.js';
 import { createKubeClient } from '../../kube/index.js';
 import { SshConnectionLostError } from '../../ssh/index.js';
 import { createToolbox } from '../../tools/index.js';
@@ -15,12 +15,6 @@ import { linkFor, type LinkOptions, type SeedLink } from './link.js';
 import { runBootstrap, stagedBinaryPath, type BootstrapParams } from './remote.js';
 
 export { diffSeedK3s, type SeedK3sObserved } from './diff.js';
-
-/**
- * seed-infra's word on the data volume: its id, or null when the cloud has
- * no block storage (K3s state then stays on the root disk, by design).
- */
-export type SeedVolumeFacts = Facts;
 
 export interface SeedK3sOptions {
   /** Path of the K3s binary for a version; default: the toolbox (mirror or upstream, checksummed, cached). */
