@@ -16,6 +16,8 @@ fi
 echo "== static checks"
 npx tsc -p tsconfig.json --noEmit
 npx eslint --max-warnings=0 .
+# The project's and the user workflows (actionlint is built once from the Go module proxy).
+bash test/tools/actionlint.sh
 
 echo "== lab"
 if [ "${CAPI_LAB_SKIP:-}" != "1" ]; then
