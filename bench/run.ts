@@ -1,117 +1,24 @@
 /**
- * `npm run bench`: seed-infra against the lab. Prints wall times and
- * requests per service for a cold apply, a no-op plan on a warm client
- * (token and microversion reused) and on a cold one (fresh login), and a
- * destroy; plus the warm/cold ratio measured in the same run.
+ * `npm run bench [-- MODE ...]`: benchmarks. Each mode is a module that
+ * runs when it is imported, so a mode loads only what it measures.
+ *
+ *   startup     cold start of the action and the CLI for `validate` (no lab)
+ *   seed-infra  seed-infra against the lab OpenStack
+ *
+ * Without a mode: startup, then seed-infra.
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { stringify } from 'yaml';
-import { loadEnvironment } from '../src/config/load.js';
-import { Engine } from '../src/engine/engine.js';
-import type { Logger } from '../src/engine/types.js';
-import { seedInfraLayer } from '../src/layers/seed-infra/index.js';
-import { createOpenStackClient, type RestOpenStackClient } from '../src/openstack/client.js';
-import { hasChanges } from '../src/plan/plan.js';
-
-const REPO = path.resolve(import.meta.dirname, '..');
-const CLOUDS = path.join(REPO, '.lab/clouds.yaml');
-const KEY = path.join(REPO, '.lab/seed_key.pub');
-const verbose = !!process.env.BENCH_VERBOSE;
-
-if (!fs.existsSync(CLOUDS)) {
-  console.error('bench: no .lab/clouds.yaml; start the lab first (npm run lab:up)');
-  process.exit(1);
-}
-
-const t0 = Date.now();
-const log: Logger = {
-  info: (m) => verbose && console.error(`${((Date.now() - t0) / 1000).toFixed(1).padStart(6)} ${m}`),
-  warn: (m) => console.error(`warning: ${m}`),
-  debug: (m) => verbose && console.error(`${((Date.now() - t0) / 1000).toFixed(1).padStart(6)} debug: ${m}`),
-  group: (_n, fn) => fn(),
+const MODES: Record<string, () => Promise<unknown>> = {
+  startup: () => import('./startup.js'),
+  'seed-infra': () => import('./seed-infra.js'),
 };
 
-const name = `bench-${Date.now().toString(36).slice(-6)}`;
-const root = fs.mkdtempSync(path.join(os.tmpdir(), 'capi-bench-'));
-fs.mkdirSync(path.join(root, name));
-fs.writeFileSync(
-  path.join(root, name, 'environment.yaml'),
-  stringify({
-    openstack: { cloud: 'lab', cloudsYamlFile: CLOUDS },
-    seed: {
-      image: { name: 'fake-image' },
-      externalNetwork: { name: 'public' },
-      dataVolume: { size: 1 },
-      sshPublicKey: fs.existsSync(KEY)
-        ? fs.readFileSync(KEY, 'utf8').trim()
-        : 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ7dJ5zW0V5nYl9sHfGSVtFHtp8u5pQW3nxbS0Z1Q3Rk bench',
-    },
-  }),
-);
-const loaded = loadEnvironment({ name, environmentsDir: root, env: {} });
-
-interface Sample {
-  what: string;
-  ms: number;
-  requests: Record<string, number>;
+const asked = process.argv.slice(2);
+const unknown = asked.filter((m) => !(m in MODES));
+if (unknown.length > 0) {
+  console.error(`bench: unknown mode ${unknown.join(', ')}; expected one of: ${Object.keys(MODES).join(', ')}`);
+  process.exit(64);
 }
-const samples: Sample[] = [];
-
-function engineWith(client: RestOpenStackClient): Engine {
-  const layer = seedInfraLayer({ client, waits: { intervalMs: 250 } });
-  return new Engine({ desired: loaded.desired, layers: [layer], log, redactor: loaded.redactor });
+for (const mode of asked.length > 0 ? asked : ['startup', 'seed-infra']) {
+  console.log(`\n== bench ${mode}`);
+  await MODES[mode]!();
 }
-
-async function measure<T>(what: string, client: RestOpenStackClient, fn: () => Promise<T>): Promise<T> {
-  client.resetStats();
-  const start = performance.now();
-  const out = await fn();
-  samples.push({ what, ms: performance.now() - start, requests: client.stats() });
-  return out;
-}
-
-const newClient = () => createOpenStackClient(loaded.desired, { log: (m) => log.debug(m) });
-const warm = newClient();
-try {
-  await measure('cold apply (empty cloud)', warm, () => engineWith(warm).apply());
-  const REPEAT = 3;
-  for (let i = 1; i <= REPEAT; i++) {
-    const plan = await measure(`no-op plan, warm client #${i}`, warm, () => engineWith(warm).plan());
-    if (hasChanges(plan)) throw new Error('the plan after apply is not empty');
-  }
-  for (let i = 1; i <= REPEAT; i++) {
-    const fresh = newClient();
-    await measure(`no-op plan, new client #${i}`, fresh, () => engineWith(fresh).plan());
-  }
-} finally {
-  const c = newClient();
-  await measure('destroy', c, () => engineWith(c).destroy());
-}
-
-const services = [...new Set(samples.flatMap((s) => Object.keys(s.requests)))].sort();
-const pad = (s: string, n: number) => s.padEnd(n);
-const rows = samples.map((s) => [
-  s.what,
-  `${(s.ms / 1000).toFixed(2)} s`,
-  ...services.map((k) => String(s.requests[k] ?? 0)),
-  String(Object.values(s.requests).reduce((a, b) => a + b, 0)),
-]);
-const head = ['phase', 'wall', ...services, 'total'];
-const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-console.log(`seed-infra bench on the lab (environment ${name})\n`);
-console.log(head.map((h, i) => pad(h, widths[i]!)).join('  '));
-for (const r of rows) console.log(r.map((c, i) => pad(c, widths[i]!)).join('  '));
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const warmMs = median(samples.filter((s) => s.what.includes('warm')).map((s) => s.ms));
-const coldMs = median(samples.filter((s) => s.what.includes('new client')).map((s) => s.ms));
-const warmReq = samples.find((s) => s.what.includes('warm'))!.requests;
-const coldReq = samples.find((s) => s.what.includes('new client'))!.requests;
-const sum = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
-console.log(
-  `\nno-op plan: warm client (token + microversion reused) ${(warmMs / 1000).toFixed(2)} s, ${sum(warmReq)} requests; new client ${(coldMs / 1000).toFixed(2)} s, ${sum(coldReq)} requests; ratio new/warm ${(coldMs / warmMs).toFixed(2)}x`,
-);
-const apply = samples[0]!;
-console.log(`cold apply ${(apply.ms / 1000).toFixed(1)} s is ${(apply.ms / warmMs).toFixed(0)}x a warm no-op plan`);
