@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { environmentSchema } from '../src/config/schema.js';
+import { environmentSchema } from '../src/model/schema.js';
 
 export const SCHEMA_FILE = path.resolve(
   path.dirname(fileURLToPath(import.meta.url)),

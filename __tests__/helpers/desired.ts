@@ -1,4 +1,4 @@
-import { environmentSchema } from '../../src/config/schema.js';
+import { environmentSchema } from '../../src/model/schema.js';
 import { toDesired, type Desired } from '../../src/model/desired.js';
 
 const CLOUDS = 'clouds:\n  openstack:\n    auth: {auth_url: "https://id.example/v3"}\n';

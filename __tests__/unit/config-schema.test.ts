@@ -23,7 +23,7 @@ function loadAjv():
 }
 
 describe('environment JSON Schema', () => {
-  it('is up to date with src/config/schema.ts', () => {
+  it('is up to date with src/model/schema.ts', () => {
     const committed = fs.existsSync(SCHEMA_FILE) ? fs.readFileSync(SCHEMA_FILE, 'utf8') : '';
     expect(
       committed === renderSchema(),

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError, type ConfigIssue, type SourcePos } from './errors.js';
-import { environmentSchema, PUBLIC_PATHS, SENSITIVE_PATHS } from './schema.js';
+import { environmentSchema, PUBLIC_PATHS, SENSITIVE_PATHS } from '../model/schema.js';
 import { toConfigIssues } from './validate.js';
 import { dotted, pathKey, readYamlFile, type ParsedFile, type PathSeg, type PositionIndex } from './yaml-source.js';
 import { Redactor } from '../util/redact.js';

@@ -1,4 +1,4 @@
-import type { Environment } from '../config/schema.js';
+import type { Environment } from './schema.js';
 
 /**
  * The validated environment plus the names derived from it. Layers read

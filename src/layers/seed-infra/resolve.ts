@@ -3,7 +3,7 @@
  * the cloud's objects, from what observe listed. Pure: errors name the
  * closest existing names so a typo is easy to fix.
  */
-import type { Environment } from '../../config/schema.js';
+import type { Environment } from '../../model/schema.js';
 import { NotFoundError } from '../../openstack/errors.js';
 import type { Flavor, Image, Network } from '../../openstack/types.js';
 

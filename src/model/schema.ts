@@ -7,7 +7,7 @@ import { z } from 'zod';
 import ipaddr from 'ipaddr.js';
 import semver from 'semver';
 import { CronExpressionParser } from 'cron-parser';
-import { DEFAULT_KUBERNETES_VERSION, DEFAULT_VERSIONS } from '../model/versions.js';
+import { DEFAULT_KUBERNETES_VERSION, DEFAULT_VERSIONS } from './versions.js';
 
 // ---------- scalar helpers -------------------------------------------------
 
