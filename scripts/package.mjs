@@ -4,6 +4,7 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { bundleDigest, inputsDigest, RECORD } from './dist-inputs.mjs';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const out = path.resolve(process.argv[2] ?? path.join(root, 'dist'));
@@ -38,3 +39,5 @@ const cli = path.join(out, 'cli', 'index.js');
 const text = fs.readFileSync(cli, 'utf8');
 if (!text.startsWith('#!')) fs.writeFileSync(cli, `#!/usr/bin/env node\n${text}`);
 fs.chmodSync(cli, 0o755);
+// The digests the quick dist test checks (scripts/dist-inputs.mjs).
+fs.writeFileSync(path.join(out, RECORD), `inputs ${inputsDigest()}\nbundle ${bundleDigest(out)}\n`);

@@ -28,7 +28,7 @@ fi
 echo "== tests"
 mkdir -p .lab
 status=0
-npx vitest run --reporter=default --reporter=json --outputFile.json=.lab/vitest.json "$@" || status=$?
+CAPI_DIST_REBUILD=1 npx vitest run --reporter=default --reporter=json --outputFile.json=.lab/vitest.json "$@" || status=$?
 # shellcheck disable=SC2016 # JavaScript, not shell
 node -e '
   const r = require("./.lab/vitest.json");

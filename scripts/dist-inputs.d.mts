@@ -1,0 +1,3 @@
+export declare const RECORD: string;
+export declare function inputsDigest(): string;
+export declare function bundleDigest(distDir: string): string;
