@@ -9,7 +9,7 @@ import path from 'node:path';
 import { generateIdentity, identityToRecipient } from 'age-encryption';
 import { startGitHubApi, type GitHubStandIn } from './github-api.js';
 import { runStep, repoRoot, type StepOptions } from './action-runner.js';
-import { runtimeToken, startResultsService, type ResultsStandIn } from './results-service.js';
+import { startResultsService, type ResultsStandIn } from './results-service.js';
 
 export const TOKENS = { app: 'ghs_actionsapptoken0001', pat: 'ghp_deploybotpat0001', mallory: 'ghp_mallorypat0001' };
 
@@ -27,6 +27,8 @@ export interface Fixture {
   secrets: string[];
   sshKey: string;
   runId: number;
+  /** Calls the stand-ins refused or could not route since the last look; tests assert none after each test. */
+  unexpectedCalls(): string[];
   step(
     o: Partial<StepOptions> & Pick<StepOptions, 'inputs' | 'eventName' | 'event' | 'sha'>,
   ): ReturnType<typeof runStep>;
@@ -126,6 +128,10 @@ export async function makeFixture(o: {
     secrets,
     sshKey,
     runId,
+    unexpectedCalls: () => [
+      ...github.takeUnexpected().map((c) => `GitHub API: ${c}`),
+      ...results.takeUnexpected().map((c) => `results service: ${c}`),
+    ],
     step: (s) => {
       const id = ++runId;
       return runStep({
@@ -133,7 +139,7 @@ export async function makeFixture(o: {
         token: TOKENS.app,
         apiUrl: github.url,
         resultsUrl: results.url,
-        runtimeToken: runtimeToken(`run-backend-${id}`, `job-backend-${id}`),
+        runtimeToken: results.runtimeToken(`run-backend-${id}`, `job-backend-${id}`),
         runId: id,
         ...s,
         inputs: { environment: o.environment, 'ssh-private-key': sshKey, ...s.inputs },

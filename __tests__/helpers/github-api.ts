@@ -2,6 +2,10 @@
  * A loopback stand-in for the GitHub REST endpoints the action uses,
  * answering the real @actions/github (Octokit) client: issue comments,
  * GET /user, commits/{sha}/pulls, and issues. State is in memory.
+ *
+ * Like GitHub it answers 401 without a known token and 404 for a route it
+ * does not serve; both are recorded in `unexpected`, which tests assert
+ * empty after each test, so a call the product should not make fails.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -35,6 +39,10 @@ export interface GitHubStandIn {
   /** commit sha -> PRs associated with it */
   commitPulls: Map<string, FakePull[]>;
   requests: Array<{ method: string; path: string; body?: string }>;
+  /** Requests refused for want of a token or a route; a test fails when any are left. */
+  unexpected: string[];
+  /** Hand over (and forget) what was refused: for tests that provoke a refusal on purpose. */
+  takeUnexpected(): string[];
   issueUrl(n: number): string;
   /** A PR (an issue with a pull_request) and its number. */
   addPull(title: string): number;
@@ -51,6 +59,7 @@ export async function startGitHubApi(o: {
   const repo = o.repo ?? 'platform';
   let nextId = 1000;
   let nextNumber = 1;
+  const unexpected: string[] = [];
   const s: Omit<GitHubStandIn, 'url' | 'close'> = {
     owner,
     repo,
@@ -58,6 +67,8 @@ export async function startGitHubApi(o: {
     issues: [],
     commitPulls: new Map(),
     requests: [],
+    unexpected,
+    takeUnexpected: () => unexpected.splice(0),
     issueUrl: () => '',
     addPull: () => 0,
   };
@@ -100,8 +111,17 @@ export async function startGitHubApi(o: {
       };
       const token = /^(?:token|bearer) (.+)$/i.exec(req.headers.authorization ?? '')?.[1];
       const login = token ? o.tokens[token] : undefined;
-      if (!login) return send(401, { message: 'Bad credentials' });
-      const body = raw ? (JSON.parse(raw) as Record<string, unknown>) : {};
+      if (!login) {
+        unexpected.push(`${req.method} ${url.pathname}: ${token ? 'unknown token' : 'no token'}`);
+        return send(401, { message: token ? 'Bad credentials' : 'Requires authentication' });
+      }
+      let body: Record<string, unknown>;
+      try {
+        body = raw ? (JSON.parse(raw) as Record<string, unknown>) : {};
+      } catch {
+        unexpected.push(`${req.method} ${url.pathname}: body is not JSON`);
+        return send(400, { message: 'Problems parsing JSON' });
+      }
       const p = url.pathname;
       const repoPath = `/repos/${owner}/${repo}`;
       let m: RegExpExecArray | null;
@@ -177,7 +197,8 @@ export async function startGitHubApi(o: {
         if (body.state === 'open' || body.state === 'closed') i.state = body.state;
         return send(200, issueJson(i));
       }
-      return send(404, { message: `stand-in: no route for ${req.method} ${p}` });
+      unexpected.push(`no route for ${req.method} ${p}`);
+      return send(404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest' });
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -185,6 +206,10 @@ export async function startGitHubApi(o: {
   return {
     ...s,
     url: base,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   } as GitHubStandIn;
 }

@@ -1,12 +1,30 @@
 /**
- * A loopback stand-in for the Actions results service as @actions/artifact
- * speaks to it: Twirp JSON (CreateArtifact, FinalizeArtifact, ListArtifacts,
- * GetSignedArtifactURL) with the runtime token as bearer, plus the Azure
- * blob endpoints the upload goes to (block PUTs and the block list) and a
- * download URL.
+ * A loopback stand-in for the Actions results service at ACTIONS_RESULTS_URL,
+ * as @actions/artifact and @actions/cache speak to it: Twirp JSON for the
+ * ArtifactService (CreateArtifact, FinalizeArtifact, ListArtifacts,
+ * GetSignedArtifactURL) and the CacheService (cache-service.ts), both behind
+ * the runtime token (runtime-token.ts: signature, lifetime and scope
+ * checked), and blob storage behind signed URLs (blob-store.ts).
+ *
+ * Like the real service it checks what the client claims: FinalizeArtifact's
+ * size and `sha256:` hash against the bytes stored, and a job writes only
+ * to its own run. Every refused or unroutable request is recorded in
+ * `unexpected`, which tests assert empty after each test.
  */
+import { createHash } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { BlobStore } from './blob-store.js';
+import { CACHE_SERVICE, CacheService, type TwirpReply } from './cache-service.js';
+import {
+  runtimeToken,
+  TokenError,
+  verifyRuntimeToken,
+  type RuntimeClaims,
+  type TokenOptions,
+} from './runtime-token.js';
+
+export { runtimeToken } from './runtime-token.js';
 
 export interface StoredArtifact {
   id: number;
@@ -15,178 +33,224 @@ export interface StoredArtifact {
   jobBackendId: string;
   expiresAt?: string;
   mimeType?: string;
-  blocks: Map<string, Buffer>;
+  /** The bytes uploaded, once there are any. */
   data?: Buffer;
   finalized: boolean;
   size?: string;
+  /** `sha256:<hex>`, as FinalizeArtifact reported and the service checked. */
   hash?: string;
 }
 
 export interface ResultsStandIn {
   url: string;
   artifacts: StoredArtifact[];
+  cache: CacheService;
+  blobs: BlobStore;
+  /** Twirp methods and blob operations, in order. */
   calls: string[];
+  /** Refused or unroutable requests; a test fails when any are left. */
+  unexpected: string[];
+  /** A token this service accepts, for a job of a run. */
+  runtimeToken(run: string, job: string, o?: TokenOptions): string;
+  /** Hand over (and forget) what was refused: for tests that provoke a refusal on purpose. */
+  takeUnexpected(): string[];
   close(): Promise<void>;
 }
 
-/** An unsigned JWT (alg none) with the scope claim the artifact client reads. */
-export function runtimeToken(runBackendId: string, jobBackendId: string): string {
-  const b64 = (v: unknown): string => Buffer.from(JSON.stringify(v)).toString('base64url');
-  return `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ scp: `Actions.GenericRead:x Actions.Results:${runBackendId}:${jobBackendId}` })}.`;
-}
+const ARTIFACT_SERVICE = '/twirp/github.actions.results.api.v1.ArtifactService/';
+const sha256 = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+const twirpError = (status: number, code: string, msg: string): TwirpReply => ({ status, body: { code, msg } });
 
-const SERVICE = '/twirp/github.actions.results.api.v1.ArtifactService/';
+class ArtifactService {
+  readonly artifacts: StoredArtifact[] = [];
+  private nextId = 41;
 
-/** The backend ids in a runtime token's scope, as the service would check its signature. */
-function scopeOf(auth: string | undefined): { run: string; job: string } | undefined {
-  const jwt = /^Bearer ([^.]+)\.([^.]+)\./.exec(auth ?? '')?.[2];
-  if (!jwt) return undefined;
-  const scp = (JSON.parse(Buffer.from(jwt, 'base64url').toString('utf8')) as { scp?: string }).scp ?? '';
-  const m = /Actions\.Results:([^: ]+):([^: ]+)/.exec(scp);
-  return m ? { run: m[1]!, job: m[2]! } : undefined;
+  constructor(
+    private readonly blobs: BlobStore,
+    private readonly refuse: (why: string) => void,
+  ) {}
+
+  private container(a: StoredArtifact): string {
+    return `artifact-${a.id}`;
+  }
+
+  handle(method: string, b: Record<string, unknown>, claims: RuntimeClaims): TwirpReply {
+    if (!['CreateArtifact', 'FinalizeArtifact', 'ListArtifacts', 'GetSignedArtifactURL'].includes(method)) {
+      this.refuse(`ArtifactService/${method}: no such method`);
+      return twirpError(404, 'bad_route', `no method ${method}`);
+    }
+    // The token's Actions.Results scope names the run and job: a job writes
+    // only as itself, and reads only its own run's artifacts.
+    if (b.workflow_run_backend_id !== claims.run) {
+      this.refuse(
+        `ArtifactService/${method} for run ${String(b.workflow_run_backend_id)} with a token for ${claims.run}`,
+      );
+      return twirpError(403, 'permission_denied', 'the token does not cover this workflow run');
+    }
+    const writes = method === 'CreateArtifact' || method === 'FinalizeArtifact';
+    if (writes && b.workflow_job_run_backend_id !== claims.job) {
+      this.refuse(
+        `ArtifactService/${method} for job ${String(b.workflow_job_run_backend_id)} with a token for ${claims.job}`,
+      );
+      return twirpError(403, 'permission_denied', 'the token does not cover this job');
+    }
+    const find = (name: unknown) =>
+      this.artifacts.find(
+        (a) =>
+          a.name === name &&
+          a.runBackendId === b.workflow_run_backend_id &&
+          a.jobBackendId === b.workflow_job_run_backend_id,
+      );
+
+    switch (method) {
+      case 'CreateArtifact': {
+        if (find(b.name)) {
+          return twirpError(409, 'already_exists', 'an artifact with this name already exists on the workflow run');
+        }
+        const a: StoredArtifact = {
+          id: this.nextId++,
+          name: String(b.name),
+          runBackendId: claims.run,
+          jobBackendId: claims.job,
+          expiresAt: typeof b.expires_at === 'string' ? b.expires_at : undefined,
+          mimeType: typeof b.mime_type === 'string' ? b.mime_type : undefined,
+          finalized: false,
+        };
+        this.artifacts.push(a);
+        return {
+          status: 200,
+          body: { ok: true, signed_upload_url: this.blobs.signedUrl(this.container(a), a.name, 'cw') },
+        };
+      }
+      case 'FinalizeArtifact': {
+        const a = find(b.name);
+        const data = a && this.blobs.get(this.container(a), a.name);
+        if (!a || !data) {
+          this.refuse(`ArtifactService/FinalizeArtifact of ${String(b.name)} with nothing uploaded`);
+          return twirpError(404, 'not_found', 'no uploaded artifact');
+        }
+        // What the client measured while uploading must be what arrived.
+        const size = String(b.size ?? '');
+        const hash = typeof b.hash === 'string' ? b.hash : undefined;
+        if (size !== String(data.length) || (hash !== undefined && hash !== sha256(data))) {
+          this.refuse(
+            `ArtifactService/FinalizeArtifact of ${a.name}: reported ${size} B ${hash ?? '(no hash)'}, stored ${data.length} B ${sha256(data)}`,
+          );
+          return twirpError(400, 'invalid_argument', 'artifact size or hash does not match the uploaded content');
+        }
+        Object.assign(a, { finalized: true, size, hash: sha256(data), data });
+        return { status: 200, body: { ok: true, artifact_id: String(a.id) } };
+      }
+      case 'ListArtifacts': {
+        const byName = typeof b.name_filter === 'string' ? b.name_filter : undefined;
+        const byId = typeof b.id_filter === 'string' ? Number(b.id_filter) : undefined;
+        const list = this.artifacts.filter(
+          (a) =>
+            a.finalized &&
+            a.runBackendId === claims.run &&
+            (byName === undefined || a.name === byName) &&
+            (byId === undefined || a.id === byId),
+        );
+        return {
+          status: 200,
+          body: {
+            artifacts: list.map((a) => ({
+              workflow_run_backend_id: a.runBackendId,
+              workflow_job_run_backend_id: a.jobBackendId,
+              database_id: String(a.id),
+              name: a.name,
+              size: a.size,
+              created_at: new Date().toISOString(),
+              digest: a.hash,
+            })),
+          },
+        };
+      }
+      case 'GetSignedArtifactURL': {
+        const a = find(b.name);
+        if (!a?.finalized) {
+          this.refuse(`ArtifactService/GetSignedArtifactURL of ${String(b.name)}: no such artifact`);
+          return twirpError(404, 'not_found', 'no artifact');
+        }
+        const rscd = `attachment; filename="${a.name}"`;
+        return { status: 200, body: { signed_url: this.blobs.signedUrl(this.container(a), a.name, 'r', { rscd }) } };
+      }
+      default:
+        throw new Error(`unreachable: ${method}`);
+    }
+  }
 }
 
 export async function startResultsService(): Promise<ResultsStandIn> {
-  const artifacts: StoredArtifact[] = [];
   const calls: string[] = [];
-  let nextId = 41;
+  const unexpected: string[] = [];
+  const refuse = (why: string): void => void unexpected.push(why);
   let base = '';
-  const sig = 'c2lnbmF0dXJl';
+  const blobs = new BlobStore(() => base, refuse);
+  const artifacts = new ArtifactService(blobs, refuse);
+  const cache = new CacheService(blobs, refuse);
 
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const raw = Buffer.concat(chunks);
-      const url = new URL(req.url ?? '/', base);
-      const json = (status: number, body: unknown): void => {
-        res.writeHead(status, { 'content-type': 'application/json' });
-        res.end(JSON.stringify(body));
-      };
-      const blob = (status: number, headers: Record<string, string> = {}): void => {
-        res.writeHead(status, {
-          'x-ms-request-id': `req-${Date.now()}`,
-          'x-ms-version': '2024-11-04',
-          etag: '"0x1"',
-          'last-modified': new Date().toUTCString(),
-          'x-ms-request-server-encrypted': 'true',
-          ...headers,
-        });
-        res.end();
-      };
-
-      if (url.pathname.startsWith(SERVICE)) {
-        const method = url.pathname.slice(SERVICE.length);
+      void (async () => {
+        const raw = Buffer.concat(chunks);
+        const url = new URL(req.url ?? '/', base);
+        const reply = (r: TwirpReply): void => {
+          res.writeHead(r.status, { 'content-type': 'application/json' });
+          res.end(JSON.stringify(r.body));
+        };
+        if (url.pathname.startsWith('/blob/')) {
+          calls.push(`blob ${req.method} ${url.searchParams.get('comp') ?? ''}`.trim());
+          blobs.handle(req, url, raw, res);
+          return;
+        }
+        const service = [ARTIFACT_SERVICE, CACHE_SERVICE].find((s) => url.pathname.startsWith(s));
+        if (!service || req.method !== 'POST') {
+          refuse(`no route for ${req.method} ${url.pathname}`);
+          return reply(twirpError(404, 'bad_route', `no route for ${req.method} ${url.pathname}`));
+        }
+        const method = url.pathname.slice(service.length);
         calls.push(method);
-        const scope = scopeOf(req.headers.authorization);
-        const b = JSON.parse(raw.toString('utf8') || '{}') as Record<string, unknown>;
-        // A job may only write to its own run, as the real service enforces through the token.
-        if (!scope || (b.workflow_run_backend_id !== undefined && b.workflow_run_backend_id !== scope.run)) {
-          return json(401, { code: 'unauthenticated', msg: 'token does not cover this run' });
+        let claims: RuntimeClaims;
+        try {
+          claims = await verifyRuntimeToken(req.headers.authorization);
+        } catch (e) {
+          if (!(e instanceof TokenError)) throw e;
+          refuse(`${method}: ${e.message}`);
+          return reply(twirpError(401, 'unauthenticated', e.message));
         }
-        const find = (name: unknown) =>
-          artifacts.find(
-            (a) =>
-              a.name === name &&
-              a.runBackendId === b.workflow_run_backend_id &&
-              a.jobBackendId === b.workflow_job_run_backend_id,
-          );
-        switch (method) {
-          case 'CreateArtifact': {
-            if (find(b.name))
-              return json(409, {
-                code: 'already_exists',
-                msg: 'an artifact with this name already exists on the workflow run',
-              });
-            const a: StoredArtifact = {
-              id: nextId++,
-              name: String(b.name),
-              runBackendId: String(b.workflow_run_backend_id),
-              jobBackendId: String(b.workflow_job_run_backend_id),
-              expiresAt: typeof b.expires_at === 'string' ? b.expires_at : undefined,
-              mimeType: typeof b.mime_type === 'string' ? b.mime_type : undefined,
-              blocks: new Map(),
-              finalized: false,
-            };
-            artifacts.push(a);
-            return json(200, {
-              ok: true,
-              signed_upload_url: `${base}/blob/${a.id}/${encodeURIComponent(a.name)}?sv=2024&sig=${sig}`,
-            });
-          }
-          case 'FinalizeArtifact': {
-            const a = find(b.name);
-            if (!a || !a.data) return json(404, { code: 'not_found', msg: 'no uploaded artifact' });
-            a.finalized = true;
-            a.size = String(b.size);
-            a.hash = typeof b.hash === 'string' ? b.hash : undefined;
-            return json(200, { ok: true, artifact_id: String(a.id) });
-          }
-          case 'ListArtifacts': {
-            const byName = typeof b.name_filter === 'string' ? b.name_filter : undefined;
-            const byId = typeof b.id_filter === 'string' ? Number(b.id_filter) : undefined;
-            const list = artifacts.filter(
-              (a) =>
-                a.finalized &&
-                a.runBackendId === b.workflow_run_backend_id &&
-                (byName === undefined || a.name === byName) &&
-                (byId === undefined || a.id === byId),
-            );
-            return json(200, {
-              artifacts: list.map((a) => ({
-                workflow_run_backend_id: a.runBackendId,
-                workflow_job_run_backend_id: a.jobBackendId,
-                database_id: String(a.id),
-                name: a.name,
-                size: String(a.data?.length ?? 0),
-                created_at: new Date().toISOString(),
-              })),
-            });
-          }
-          case 'GetSignedArtifactURL': {
-            const a = find(b.name);
-            if (!a) return json(404, { code: 'not_found', msg: 'no artifact' });
-            return json(200, { signed_url: `${base}/download/${a.id}?sig=${sig}` });
-          }
-          default:
-            return json(404, { code: 'bad_route', msg: `no method ${method}` });
+        let body: Record<string, unknown>;
+        try {
+          body = JSON.parse(raw.toString('utf8') || '{}') as Record<string, unknown>;
+        } catch {
+          refuse(`${method}: body is not JSON`);
+          return reply(twirpError(400, 'malformed', 'the body is not JSON'));
         }
-      }
-
-      let m: RegExpExecArray | null;
-      if ((m = /^\/blob\/(\d+)\//.exec(url.pathname)) && req.method === 'PUT') {
-        calls.push(`blob ${url.searchParams.get('comp') ?? 'put'}`);
-        const a = artifacts.find((x) => x.id === Number(m![1]));
-        if (!a || url.searchParams.get('sig') !== sig) return blob(403);
-        const comp = url.searchParams.get('comp');
-        if (comp === 'block') {
-          a.blocks.set(url.searchParams.get('blockid') ?? '', raw);
-          return blob(201, { 'content-md5': '' });
-        }
-        if (comp === 'blocklist') {
-          const ids = [...raw.toString('utf8').matchAll(/<(?:Latest|Uncommitted|Committed)>([^<]*)<\//g)].map(
-            (x) => x[1]!,
-          );
-          a.data = Buffer.concat(ids.map((id) => a.blocks.get(id) ?? Buffer.alloc(0)));
-          return blob(201);
-        }
-        a.data = raw;
-        return blob(201);
-      }
-      if ((m = /^\/download\/(\d+)$/.exec(url.pathname)) && req.method === 'GET') {
-        const a = artifacts.find((x) => x.id === Number(m![1]));
-        if (!a?.data || url.searchParams.get('sig') !== sig) return blob(404);
-        res.writeHead(200, {
-          'content-type': 'application/octet-stream',
-          'content-length': String(a.data.length),
-          'content-disposition': `attachment; filename="${a.name}"`,
-        });
-        return res.end(a.data);
-      }
-      return json(404, { msg: `stand-in: no route for ${req.method} ${url.pathname}` });
+        reply(service === CACHE_SERVICE ? cache.handle(method, body, claims) : artifacts.handle(method, body, claims));
+      })().catch((e: unknown) => {
+        refuse(`stand-in error: ${(e as Error).message}`);
+        res.writeHead(500);
+        res.end();
+      });
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return { url: `${base}/`, artifacts, calls, close: () => new Promise<void>((r) => server.close(() => r())) };
+  return {
+    url: `${base}/`,
+    artifacts: artifacts.artifacts,
+    cache,
+    blobs,
+    calls,
+    unexpected,
+    runtimeToken,
+    takeUnexpected: () => unexpected.splice(0),
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
 }

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { decryptWith } from '../../src/artifact/age.js';
 import { readPlanMarker } from '../../src/github/marker.js';
 import { lockName } from '../../src/lock/backends.js';
@@ -29,6 +29,11 @@ beforeAll(async () => {
   });
   bundle = path.join(outDir, 'index.js');
   f = await makeFixture({ environment, seedKubeconfig: labSeedKubeconfigPath() });
+});
+
+// The stand-ins record every call they refuse or cannot route: there must be none.
+afterEach(() => {
+  if (f) expect(f.unexpectedCalls()).toEqual([]);
 });
 
 afterAll(async () => {

@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { DefaultArtifactClient } from '@actions/artifact';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { main as cli } from '../../src/cli/main.js';
 import { readDriftMarker, readPlanBlock, readPlanMarker } from '../../src/github/marker.js';
 import { lockName } from '../../src/lock/backends.js';
@@ -52,6 +52,11 @@ const log = (s: StepResult): string => `${s.stdout}\n${s.stderr}`;
 beforeAll(async () => {
   f = await makeFixture({ environment, seedKubeconfig: labSeedKubeconfigPath() });
   labNeutron(); // fail early with a clear message when the OpenStack lab is down
+});
+
+// The stand-ins record every call they refuse or cannot route: there must be none.
+afterEach(() => {
+  if (f) expect(f.unexpectedCalls()).toEqual([]);
 });
 
 afterAll(async () => {

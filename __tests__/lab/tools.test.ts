@@ -1,11 +1,12 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChecksumMismatchError, createToolbox } from '../../src/tools/index.js';
 import { labHelm } from '../../test/lab/mirror/lab.js';
 import { startMirror, type Mirror } from '../../test/lab/mirror/server.js';
+import { startResultsService } from '../helpers/results-service.js';
 
 let mirror: Mirror;
 let tmp: string;
@@ -84,6 +85,68 @@ describe('toolbox against the lab mirror', () => {
       expect(mirror.requests.length).toBe(before);
     } finally {
       process.env = saved;
+    }
+  });
+
+  it('saves tools to the Actions cache service and restores them on a fresh runner without downloading', async () => {
+    const results = await startResultsService();
+    const toolCache = join(tmp, 'hosted-toolcache');
+    const workspace = join(tmp, 'cache-ws');
+    mkdirSync(workspace);
+    // What a runner with the cache service sets; the same tool-cache path on every machine, as on hosted runners.
+    const runner = (run: string) => {
+      const temp = join(tmp, `runner-temp-${run}`);
+      mkdirSync(temp);
+      return {
+        RUNNER_TOOL_CACHE: toolCache,
+        RUNNER_TEMP: temp,
+        GITHUB_WORKSPACE: workspace,
+        GITHUB_SERVER_URL: 'https://github.com',
+        ACTIONS_CACHE_SERVICE_V2: 'True',
+        ACTIONS_RESULTS_URL: results.url,
+        ACTIONS_RUNTIME_TOKEN: results.runtimeToken(`backend-${run}`, 'job'),
+      };
+    };
+    const saved = { ...process.env };
+    try {
+      // First run: nothing cached anywhere; downloads from the mirror, then saves.
+      let env = runner('1');
+      Object.assign(process.env, env); // @actions/tool-cache and @actions/cache read process.env
+      let requests = mirror.requests.length;
+      const k3s = await createToolbox({ mirrors: mirrors(), log, env }).k3s(K3S);
+      expect(mirror.requests.slice(requests).map((r) => r.replace(/^.*\//, ''))).toEqual([
+        'k3s',
+        'sha256sum-amd64.txt',
+      ]);
+      expect(results.calls).toEqual([
+        'GetCacheEntryDownloadURL', // miss
+        'CreateCacheEntry',
+        'blob PUT',
+        'FinalizeCacheEntryUpload',
+      ]);
+      expect(results.cache.entries).toMatchObject([
+        { key: expect.stringMatching(/^capi-mgmt-capi-mgmt-k3s-m[0-9a-f]{8}-1\.34\.8-k3s1-amd64$/), finalized: true },
+      ]);
+
+      // A fresh runner: an empty tool cache; the binary comes from the cache service, not the mirror.
+      rmSync(toolCache, { recursive: true, force: true });
+      process.env = { ...saved };
+      env = runner('2');
+      Object.assign(process.env, env);
+      requests = mirror.requests.length;
+      const calls = results.calls.length;
+      logs.length = 0;
+      expect(await createToolbox({ mirrors: mirrors(), log, env }).k3s(K3S)).toBe(k3s);
+      expect(mirror.requests.length).toBe(requests);
+      expect(results.calls.slice(calls)).toEqual(['GetCacheEntryDownloadURL', 'blob GET']);
+      expect(logs).toContain(
+        `restored capi-mgmt-k3s-m${/-m([0-9a-f]{8})\//.exec(k3s)![1]} ${K3S} from the Actions cache`,
+      );
+      expect(execFileSync(k3s, ['--version']).toString()).toContain(K3S);
+      expect(results.takeUnexpected()).toEqual([]);
+    } finally {
+      process.env = saved;
+      await results.close();
     }
   });
 });

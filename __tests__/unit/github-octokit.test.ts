@@ -1,5 +1,5 @@
 /** OctokitApi (the real @actions/github client) against the loopback GitHub stand-in. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { whoAmI } from '../../src/github/api.js';
 import { OctokitApi } from '../../src/github/octokit-api.js';
 import { findPlanComment, renderPlanComment, upsertPlanComment } from '../../src/github/plan-comment.js';
@@ -13,6 +13,10 @@ beforeAll(async () => {
   g = await startGitHubApi({ tokens: { app: 'github-actions[bot]', pat: 'deploy-bot' } });
 });
 afterAll(() => g.close());
+// The stand-in records every call it refuses or cannot route: there must be none.
+afterEach(() => {
+  expect(g.takeUnexpected()).toEqual([]);
+});
 
 describe('OctokitApi', () => {
   it('knows who it is, falling back to the Actions bot when GET /user is refused', async () => {
@@ -51,5 +55,20 @@ describe('OctokitApi', () => {
     expect(open.map((i) => i.number)).toEqual([issue.number]);
     await api.updateIssue(issue.number, { state: 'closed', body: 'gone' });
     expect(await api.listOpenIssues('github-actions[bot]')).toEqual([]);
+  });
+
+  it('answers 401 without a known token and 404 for a route it does not serve, recording both', async () => {
+    const get = (p: string, token?: string) =>
+      fetch(`${g.url}${p}`, { headers: token ? { authorization: `token ${token}` } : {} });
+    expect((await get('/repos/acme/platform/issues')).status).toBe(401);
+    expect((await get('/repos/acme/platform/issues', 'stolen')).status).toBe(401);
+    expect((await get('/repos/acme/platform/actions/secrets', 'app')).status).toBe(404);
+    const api = new OctokitApi('app', repo, g.url);
+    await expect(api.updateIssue(99999, { state: 'closed' })).rejects.toThrow(/Not Found/);
+    expect(g.takeUnexpected()).toEqual([
+      'GET /repos/acme/platform/issues: no token',
+      'GET /repos/acme/platform/issues: unknown token',
+      'no route for GET /repos/acme/platform/actions/secrets',
+    ]);
   });
 });
