@@ -6,7 +6,8 @@
 import { ConfigError } from './config/errors.js';
 import { loadEnvironment, type LoadedEnvironment } from './config/load.js';
 import { Engine, PlanChangedError, type Command } from './engine/engine.js';
-import type { Facts, Logger, RunSecrets } from './engine/types.js';
+import type { Logger, RunSecrets } from './engine/types.js';
+import type { Outputs } from './engine/outputs.js';
 import { defaultLayers, type LayerFactory } from './layers/index.js';
 import { hasChanges, type Change, type Plan } from './plan/plan.js';
 import { Redactor } from './util/redact.js';
@@ -42,8 +43,8 @@ export interface RunOutcome {
   applied?: Change[];
   changes: boolean;
   loaded?: LoadedEnvironment;
-  /** What the layers found or made (e.g. mgmtKubeconfig for the artifact); holds secrets. */
-  facts?: Facts;
+  /** What the layers handed on (e.g. the cluster kubeconfig for the artifact); holds secrets. */
+  outputs?: Outputs;
 }
 
 export async function runCommand(req: RunRequest): Promise<RunOutcome> {
@@ -77,23 +78,51 @@ export async function runCommand(req: RunRequest): Promise<RunOutcome> {
     switch (req.command) {
       case 'plan': {
         const plan = await engine.plan();
-        return { ok: true, plan, changes: hasChanges(plan), loaded, facts: engine.facts };
+        return { ok: true, plan, changes: hasChanges(plan), loaded, outputs: engine.outputs };
       }
       case 'apply': {
         const r = await engine.apply({ expectedHash: req.expectedHash });
-        return { ok: true, plan: r.plan, applied: r.applied, changes: hasChanges(r.plan), loaded, facts: engine.facts };
+        return {
+          ok: true,
+          plan: r.plan,
+          applied: r.applied,
+          changes: hasChanges(r.plan),
+          loaded,
+          outputs: engine.outputs,
+        };
       }
       case 'drift': {
         const r = await engine.drift({ reconcile: req.reconcile });
-        return { ok: true, plan: r.plan, applied: r.applied, changes: hasChanges(r.plan), loaded, facts: engine.facts };
+        return {
+          ok: true,
+          plan: r.plan,
+          applied: r.applied,
+          changes: hasChanges(r.plan),
+          loaded,
+          outputs: engine.outputs,
+        };
       }
       case 'destroy': {
         const r = await engine.destroy();
-        return { ok: true, plan: r.plan, applied: r.applied, changes: hasChanges(r.plan), loaded, facts: engine.facts };
+        return {
+          ok: true,
+          plan: r.plan,
+          applied: r.applied,
+          changes: hasChanges(r.plan),
+          loaded,
+          outputs: engine.outputs,
+        };
       }
       case 'restore': {
         const r = await engine.restore(req.backup ?? 'latest');
-        return { ok: true, plan: r.plan, applied: r.applied, changes: hasChanges(r.plan), loaded, facts: engine.facts };
+        return {
+          ok: true,
+          plan: r.plan,
+          applied: r.applied,
+          changes: hasChanges(r.plan),
+          loaded,
+          outputs: engine.outputs,
+        };
       }
     }
   } catch (e) {
@@ -107,13 +136,13 @@ export async function runCommand(req: RunRequest): Promise<RunOutcome> {
         plan: e.actual,
         changes: hasChanges(e.actual),
         loaded,
-        facts: engine.facts,
+        outputs: engine.outputs,
       };
     }
     if ((e as { failureReason?: FailureReason }).failureReason === 'locked') {
-      return { ok: false, failureReason: 'locked', error, changes: false, loaded, facts: engine.facts };
+      return { ok: false, failureReason: 'locked', error, changes: false, loaded, outputs: engine.outputs };
     }
-    return { ok: false, failureReason: 'apply-failed', error, changes: false, loaded, facts: engine.facts };
+    return { ok: false, failureReason: 'apply-failed', error, changes: false, loaded, outputs: engine.outputs };
   } finally {
     await engine.close();
   }

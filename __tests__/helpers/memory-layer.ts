@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import type { Desired } from '../../src/model/desired.js';
 import type { Change } from '../../src/plan/plan.js';
 import type { Layer, LayerContext, LayerDiff } from '../../src/engine/types.js';
+import type { OutputKey } from '../../src/engine/outputs.js';
 
 export type World = Record<string, string>;
 
@@ -17,17 +18,20 @@ export interface FileLayerOptions {
   want: (d: Desired) => World;
   /** Throw after this many writes (to simulate a killed run). */
   failAfterWrites?: number;
-  /** Fact to publish once the layer's items exist. */
+  /** The outputs key this layer declares. */
+  outputs?: OutputKey<unknown>;
+  /** Outputs to publish once the layer's items exist. */
   publish?: (ctx: LayerContext, world: World) => void;
-  /** Fact this layer needs from an earlier one; without it observe sees nothing. */
+  /** Outputs this layer needs from an earlier one; without them observe sees nothing. */
   requires?: (ctx: LayerContext) => boolean;
   restored?: string[];
 }
 
-export function fileLayer(o: FileLayerOptions): Layer<World> & { writes: number } {
+export function fileLayer(o: FileLayerOptions): Layer<World, unknown> & { writes: number } {
   const read = (): World => (fs.existsSync(o.file) ? (JSON.parse(fs.readFileSync(o.file, 'utf8')) as World) : {});
   const layer = {
     name: o.name,
+    ...(o.outputs ? { outputs: o.outputs } : {}),
     writes: 0,
     async observe(ctx: LayerContext): Promise<World> {
       if (o.requires && !o.requires(ctx)) return {};

@@ -6,7 +6,7 @@
  *   CAPI_MGMT_TEST_STATE            state directory (required)
  *   CAPI_MGMT_TEST_WIDGET_SIZE      desired size of widget "a" (default 1)
  *   CAPI_MGMT_TEST_SEED_KUBECONFIG  file: the "seed" API once the seed exists (the lock's Lease goes there)
- *   CAPI_MGMT_TEST_MGMT_KUBECONFIG  file: the management kubeconfig handed on as a fact
+ *   CAPI_MGMT_TEST_MGMT_KUBECONFIG  file: the management kubeconfig handed on as the cluster outputs
  *   CAPI_MGMT_TEST_APPLY_GATE       file: widgets apply waits while it exists (to hold the lock)
  */
 import fs from 'node:fs';
@@ -14,6 +14,8 @@ import path from 'node:path';
 import { readCloudsYaml } from '../../src/config/load.js';
 import type { AnyLayer, Layer, LayerContext } from '../../src/engine/types.js';
 import type { LayerFactory } from '../../src/layers/index.js';
+import { clusterOutputs, type ClusterOutputs } from '../../src/layers/cluster/outputs.js';
+import { seedK3sOutputs, type SeedK3sOutputs } from '../../src/layers/seed-k3s/outputs.js';
 import type { Desired } from '../../src/model/desired.js';
 import type { Change } from '../../src/plan/plan.js';
 
@@ -26,13 +28,15 @@ function stateDir(): string {
   return d;
 }
 
+/** Stands in for seed-k3s: once the seed exists, its API is the lab's seed cluster. */
 function haveSeed(ctx: LayerContext): void {
   const f = env('CAPI_MGMT_TEST_SEED_KUBECONFIG');
-  if (f) ctx.facts.seedKubeconfig = fs.readFileSync(f, 'utf8');
+  if (f) ctx.publish(seedK3sOutputs, { kubeconfig: fs.readFileSync(f, 'utf8') });
 }
 
-const seedLayer: Layer<{ exists: boolean }> = {
+const seedLayer: Layer<{ exists: boolean }, SeedK3sOutputs> = {
   name: 'test-seed',
+  outputs: seedK3sOutputs,
   async observe(ctx) {
     const exists = fs.existsSync(path.join(stateDir(), 'seed.json'));
     if (exists) haveSeed(ctx);
@@ -67,17 +71,18 @@ function desiredWidgets(desired: Desired): Widgets {
 
 const widgetsFile = (): string => path.join(stateDir(), 'widgets.json');
 
-/** Like the cluster layer: once the cluster exists, its kubeconfig is a fact (and a secret). */
+/** Stands in for the cluster layer: once the cluster exists, its kubeconfig is handed on (a secret). */
 function haveCluster(ctx: LayerContext): void {
   const mgmt = env('CAPI_MGMT_TEST_MGMT_KUBECONFIG');
   if (!mgmt) return;
   const kubeconfig = fs.readFileSync(mgmt, 'utf8');
   ctx.redactor.addDocument(kubeconfig);
-  ctx.facts.mgmtKubeconfig = kubeconfig;
+  ctx.publish(clusterOutputs, { kubeconfig });
 }
 
-const widgetsLayer: Layer<Widgets> = {
+const widgetsLayer: Layer<Widgets, ClusterOutputs> = {
   name: 'test-widgets',
+  outputs: clusterOutputs,
   async observe(ctx) {
     if (!fs.existsSync(widgetsFile())) return {};
     haveCluster(ctx);

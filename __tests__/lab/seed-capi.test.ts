@@ -7,6 +7,7 @@ import { Engine } from '../../src/engine/engine.js';
 import type { Layer } from '../../src/engine/types.js';
 import { createKubeClient, type KubeClient, type KubeObject } from '../../src/kube/index.js';
 import { seedCapiLayer, VERSION_ANNOTATION } from '../../src/layers/seed-capi/index.js';
+import { seedK3sOutputs, type SeedK3sOutputs } from '../../src/layers/seed-k3s/outputs.js';
 import type { Desired } from '../../src/model/desired.js';
 import { createToolbox } from '../../src/tools/index.js';
 import { Redactor } from '../../src/util/redact.js';
@@ -59,10 +60,11 @@ function desiredAt(i: 0 | 1): Desired {
 }
 
 /** The layer before seed-capi hands over the seed kubeconfig (here: through the counting proxy). */
-const seedFacts = (kubeconfig: string | undefined): Layer<null> => ({
+const seedApi = (kubeconfig: string | undefined): Layer<null, SeedK3sOutputs> => ({
   name: 'seed-k3s',
+  outputs: seedK3sOutputs,
   async observe(ctx) {
-    if (kubeconfig) ctx.facts.seedKubeconfig = kubeconfig;
+    if (kubeconfig) ctx.publish(seedK3sOutputs, { kubeconfig });
     return null;
   },
   diff: () => ({ changes: [] }),
@@ -77,7 +79,7 @@ function engine(desired: Desired, kubeconfig: string | null = counter.kubeconfig
   });
   return {
     log,
-    engine: new Engine({ desired, layers: [seedFacts(kubeconfig ?? undefined), layer], log, redactor: new Redactor() }),
+    engine: new Engine({ desired, layers: [seedApi(kubeconfig ?? undefined), layer], log, redactor: new Redactor() }),
   };
 }
 

@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasChanges, type Plan } from '../../src/plan/plan.js';
+import { seedInfraOutputs } from '../../src/layers/seed-infra/outputs.js';
 import type { RestOpenStackClient } from '../../src/openstack/client.js';
 import {
   inventory,
@@ -52,18 +53,19 @@ describe.skipIf(!up)('seed-infra on the lab', () => {
     const { engine } = seedEngine(loaded);
     const r = await engine.apply();
     expect(r.plan.counts.create).toBe(10);
-    const facts = engine.facts;
-    expect(facts.seedEndpoint?.host).toMatch(/^172\.24\.4\./);
-    expect(facts.seedEndpoint).toMatchObject({ port: 22, user: 'ubuntu' });
-    expect(facts.seedNetworkId).toBeTruthy();
-    expect(facts.seedKeypairName).toBe(seed);
-    expect(facts.externalNetworkId).toBeTruthy();
+    const out = engine.outputs.get(seedInfraOutputs)!;
+    expect(out.endpoint?.host).toMatch(/^172\.24\.4\./);
+    expect(out.endpoint).toMatchObject({ port: 22, user: 'ubuntu' });
+    expect(out.networkId).toBeTruthy();
+    expect(out.keypairName).toBe(seed);
+    expect(out.externalNetworkId).toBeTruthy();
+    expect(out.dataVolume).toMatchObject({ state: 'created', id: expect.any(String) });
 
     const again = seedEngine(loaded);
     const plan = await again.engine.plan();
     expect(hasChanges(plan)).toBe(false);
-    // observe alone fills the facts for later layers
-    expect(again.engine.facts.seedEndpoint).toEqual(facts.seedEndpoint);
+    // observe alone hands the same outputs to later layers
+    expect(again.engine.outputs.get(seedInfraOutputs)).toEqual(out);
     expect(await inventory(admin, demo, loaded.desired.tag, seed)).toMatchObject(ONE_SEED);
   });
 

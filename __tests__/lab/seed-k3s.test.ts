@@ -12,7 +12,7 @@ import ssh2 from 'ssh2';
 import { parse } from 'yaml';
 import { Engine } from '../../src/engine/engine.js';
 import { createKubeClient } from '../../src/kube/index.js';
-import { seedK3sLayer, type SeedK3sOptions } from '../../src/layers/seed-k3s/index.js';
+import { seedK3sLayer, seedK3sOutputs, type SeedK3sOptions } from '../../src/layers/seed-k3s/index.js';
 import { runBootstrap, stagedBinaryPath } from '../../src/layers/seed-k3s/remote.js';
 import { connectSsh, fingerprint, HostKeyMismatchError, SshConnectionLostError } from '../../src/ssh/index.js';
 import { Redactor } from '../../src/util/redact.js';
@@ -105,10 +105,9 @@ describe('seed-k3s on the lab seed host', () => {
       );
       expect(log.lines).toContain('[seed] format');
       expect(log.lines.some((l) => l.startsWith('[seed] CAPI_MGMT_RESULT mode=apply changed=1'))).toBe(true);
-      expect(e.facts.seedHostKey).toBe(host.hostKey);
 
       // The kubeconfig points at the local end of the tunnel, not at the API's own port.
-      const kubeconfig = e.facts.seedKubeconfig!;
+      const kubeconfig = e.outputs.get(seedK3sOutputs)!.kubeconfig;
       const server = (parse(kubeconfig) as { clusters: Array<{ cluster: { server: string } }> }).clusters[0]!.cluster
         .server;
       const k3sYaml = fs.readFileSync(path.join(sb.root, 'etc/rancher/k3s/k3s.yaml'), 'utf8');
@@ -134,7 +133,7 @@ describe('seed-k3s on the lab seed host', () => {
       const { plan, applied } = await e.apply();
       expect(plan.changes.map((c) => c.action)).toEqual(['no-op']);
       expect(applied).toEqual([]);
-      expect(e.facts.seedKubeconfig).toBeDefined();
+      expect(e.outputs.get(seedK3sOutputs)?.kubeconfig).toBeDefined();
     } finally {
       await e.close();
     }
@@ -218,7 +217,7 @@ describe('seed-k3s on the lab seed host', () => {
     try {
       const plan = await e.plan();
       expect(plan.changes.map((c) => c.action)).toEqual(['no-op']);
-      const names = (await createKubeClient(e.facts.seedKubeconfig!).list('v1', 'Namespace')).map(
+      const names = (await createKubeClient(e.outputs.get(seedK3sOutputs)!.kubeconfig).list('v1', 'Namespace')).map(
         (n) => n.metadata?.name,
       );
       expect(names).toContain('default');
@@ -240,12 +239,12 @@ describe('seed-k3s on the lab seed host', () => {
     }
   });
 
-  it('records a host key trusted on first use in the facts and the plan notes', async () => {
+  it('records a host key trusted on first use in the plan notes', async () => {
     const { engine: e } = engine(V1, { ssh: { hostKey: undefined } });
     try {
       const plan = await e.plan();
-      expect(e.facts.seedHostKey).toBe(host.hostKey);
       expect(plan.notes).toEqual([expect.stringContaining(`trusted on first use: ${fingerprint(host.hostKey)}`)]);
+      expect(plan.notes[0]).toContain(`pin it with seed.ssh.hostKey: ${host.hostKey}`);
     } finally {
       await e.close();
     }

@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Engine, PlanChangedError } from '../../src/engine/engine.js';
+import { Engine, NoRestoreError, PlanChangedError } from '../../src/engine/engine.js';
+import { outputKey } from '../../src/engine/outputs.js';
 import { Redactor } from '../../src/util/redact.js';
 import { fileLayer, type World } from '../helpers/memory-layer.js';
 import { MemoryLogger } from '../helpers/logger.js';
@@ -16,20 +17,23 @@ afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 const read = (f: string): World => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as World;
 
+const netOutputs = outputKey<{ networkId: string }>('test-net');
+
 function twoLayers(opts: { failAfterWrites?: number; restored?: string[] } = {}) {
   const infra = fileLayer({
     name: 'seed-infra',
     file: path.join(dir, 'infra.json'),
     want: (d) => ({ [`server/${d.seedName}`]: 'm1.large', 'network/net': '192.168.100.0/24' }),
+    outputs: netOutputs,
     publish: (ctx, w) => {
-      if (w['network/net']) ctx.facts.seedNetworkId = 'net-1';
+      if (w['network/net']) ctx.publish(netOutputs, { networkId: 'net-1' });
     },
   });
   const k3s = fileLayer({
     name: 'seed-k3s',
     file: path.join(dir, 'k3s.json'),
     want: (d) => ({ k3s: d.config.versions.k3s }),
-    requires: (ctx) => ctx.facts.seedNetworkId !== undefined,
+    requires: (ctx) => ctx.outputs.get(netOutputs) !== undefined,
     failAfterWrites: opts.failAfterWrites,
     restored: opts.restored,
   });
@@ -52,7 +56,7 @@ describe('Engine', () => {
     expect(fs.existsSync(path.join(dir, 'infra.json'))).toBe(false);
   });
 
-  it('applies layer by layer, handing facts on, then plans no changes', async () => {
+  it('applies layer by layer, handing outputs on, then plans no changes', async () => {
     const layers = twoLayers();
     const r = await engine(layers).apply();
     expect(r.applied).toHaveLength(3);
@@ -98,6 +102,38 @@ describe('Engine', () => {
       '== destroy seed-infra',
     ]);
     expect(read('infra.json')).toEqual({});
+  });
+
+  it('restore refuses before changing anything when no layer can restore', async () => {
+    const layers = twoLayers().map((l) => ({ ...l, restore: undefined }));
+    const err = await new Engine({ desired: testDesired(), layers, log: new MemoryLogger(), redactor: new Redactor() })
+      .restore('latest')
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NoRestoreError);
+    expect((err as Error).message).toMatch(
+      /no layer in this run can restore a backup \(layers: seed-infra, seed-k3s\)/,
+    );
+    expect(fs.existsSync(path.join(dir, 'infra.json'))).toBe(false);
+  });
+
+  it('keeps one output record per layer: only its owner writes it, and a new observe clears it', async () => {
+    const [infra, k3s] = twoLayers();
+    const e = engine([infra!, k3s!]);
+    await e.apply();
+    expect(e.outputs.get(netOutputs)).toEqual({ networkId: 'net-1' });
+    // The network disappears: the next observe must not hand on the old record.
+    fs.writeFileSync(path.join(dir, 'infra.json'), '{}');
+    await e.plan();
+    expect(e.outputs.get(netOutputs)).toBeUndefined();
+    const thief = fileLayer({
+      name: 'seed-capi',
+      file: path.join(dir, 'capi.json'),
+      want: () => ({}),
+      publish: (ctx) => ctx.publish(netOutputs, { networkId: 'stolen' }),
+    });
+    await expect(engine([infra!, thief]).plan()).rejects.toThrow(
+      'layer seed-capi tried to publish test-net, which it does not declare as its outputs',
+    );
   });
 
   it('restore converges first, then hands the backup name to restoring layers', async () => {

@@ -3,7 +3,10 @@ import { acquireLock } from '../../src/lock/acquire.js';
 import { OpenStackMarkerLock } from '../../src/lock/openstack-marker.js';
 import { lockedLayers, RunLock } from '../../src/lock/run-lock.js';
 import { LockedError } from '../../src/lock/types.js';
-import type { AnyLayer, LayerContext } from '../../src/engine/types.js';
+import type { AnyLayer } from '../../src/engine/types.js';
+import { seedK3sOutputs } from '../../src/layers/seed-k3s/outputs.js';
+import { layerContext } from '../helpers/layer-context.js';
+import { testDesired } from '../helpers/desired.js';
 import { MemoryLock, MemoryMarkerStore } from '../helpers/lock-memory.js';
 
 const fast = { ttlSeconds: 30, pollMs: 20, progressMs: 60 };
@@ -44,18 +47,7 @@ describe('acquireLock', () => {
   });
 });
 
-function ctx(): LayerContext & { cleanups: Array<() => unknown> } {
-  const cleanups: Array<() => unknown> = [];
-  return {
-    desired: { name: 'prod' } as LayerContext['desired'],
-    log: { info: () => {}, warn: () => {}, debug: () => {}, group: (_n, fn) => fn() },
-    facts: {},
-    redactor: undefined as unknown as LayerContext['redactor'],
-    secrets: {},
-    onCleanup: (fn) => cleanups.push(fn),
-    cleanups,
-  };
-}
+const ctx = () => layerContext(testDesired('prod'));
 
 describe('RunLock', () => {
   it('holds the OpenStack-side lock until the seed appears, then the Lease only', async () => {
@@ -76,7 +68,7 @@ describe('RunLock', () => {
         order.push(`observe ${name} pre=${pre.state?.holder ?? '-'} seed=${seed.state?.holder ?? '-'}`),
       diff: () => ({ changes: [] }),
       apply: async (_ch, _o, x) => {
-        if (makesSeed) x.facts.seedKubeconfig = 'kubeconfig';
+        if (makesSeed) x.publish(seedK3sOutputs, { kubeconfig: 'kubeconfig' });
       },
       restore: async () => {
         order.push('restore');

@@ -7,8 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Engine } from '../../src/engine/engine.js';
-import type { Facts } from '../../src/engine/types.js';
-import { seedInfraLayer } from '../../src/layers/seed-infra/index.js';
+import { seedInfraLayer, seedInfraOutputs, type SeedInfraOutputs } from '../../src/layers/seed-infra/index.js';
 import type { WaitSettings } from '../../src/layers/seed-infra/apply.js';
 import { hasChanges } from '../../src/plan/plan.js';
 import { Redactor } from '../../src/util/redact.js';
@@ -61,7 +60,7 @@ const realChanges = (cs: ReadonlyArray<{ action: string; address: string }>) =>
   cs.filter((c) => c.action !== 'no-op').map((c) => `${c.action} ${c.address}`);
 
 describe('seed-infra apply on the fake OpenStack', () => {
-  it('creates everything from nothing, hands on facts, and then plans no changes', async () => {
+  it('creates everything from nothing, hands on its outputs, and then plans no changes', async () => {
     const { cloud, engine } = world();
     const e = engine();
     const r = await e.apply();
@@ -92,10 +91,10 @@ describe('seed-infra apply on the fake OpenStack', () => {
       (x) => `${String(x.direction)} ${String(x.ethertype)} ${String(x.protocol)}`,
     );
     expect(rules.sort()).toEqual(['egress IPv4 null', 'ingress IPv4 tcp']);
-    expect(e.facts).toMatchObject<Facts>({
-      seedEndpoint: { host: String(fip.floating_ip_address), port: 22, user: 'ubuntu' },
-      seedDataVolumeId: String(volume.id),
-      seedKeypairName: SEED,
+    expect(e.outputs.get(seedInfraOutputs)).toMatchObject<SeedInfraOutputs>({
+      endpoint: { host: String(fip.floating_ip_address), port: 22, user: 'ubuntu' },
+      dataVolume: { state: 'created', id: String(volume.id) },
+      keypairName: SEED,
     });
 
     cloud.clearLog();
@@ -222,7 +221,7 @@ describe('seed-infra apply on the fake OpenStack', () => {
     const r = await e.apply();
     expect(r.plan.notes.join('\n')).toMatch(/no block-storage service/);
     expect(cloud.inventory()).toMatchObject({ servers: 1, volumes: 0 });
-    expect(e.facts.seedDataVolumeId).toBeNull();
+    expect(e.outputs.get(seedInfraOutputs)?.dataVolume).toEqual({ state: 'no-block-storage' });
     expect(hasChanges(await engine().plan())).toBe(false);
   });
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { diffDestroySeedInfra, diffSeedInfra } from '../../src/layers/seed-infra/diff.js';
 import { pickExternalNetwork, pickFlavor } from '../../src/layers/seed-infra/resolve.js';
 import { desiredRules, keyFingerprint, ruleKey } from '../../src/layers/seed-infra/spec.js';
-import { seedFacts } from '../../src/layers/seed-infra/facts.js';
+import { outputsOf } from '../../src/layers/seed-infra/outputs.js';
 import type { SeedInfraObserved } from '../../src/layers/seed-infra/observe.js';
 import type { Change } from '../../src/plan/plan.js';
 import { converged, FLAVORS, OTHER_KEY, seedDesired } from '../helpers/seed-infra-fixture.js';
@@ -280,7 +280,7 @@ describe('seed-infra helpers', () => {
     );
   });
 
-  it('facts: the floating IP, unless seed.ssh.address overrides it; the internal IP without one', () => {
+  it('outputs: the floating IP, unless seed.ssh.address overrides it; the internal IP without one', () => {
     const d = seedDesired();
     const o = converged(d);
     const src = {
@@ -290,8 +290,9 @@ describe('seed-infra helpers', () => {
       networkId: 'net-1',
       keypairName: 'k',
       externalNetworkId: 'ext-1',
+      dataVolume: { state: 'created', id: 'vol-1' } as const,
     };
-    expect(seedFacts(d, src).seedEndpoint).toEqual({ host: '172.24.4.20', port: 22, user: 'ubuntu' });
+    expect(outputsOf(d, src).endpoint).toEqual({ host: '172.24.4.20', port: 22, user: 'ubuntu' });
     const over = seedDesired({
       ssh: {
         address: '127.0.0.1',
@@ -301,7 +302,7 @@ describe('seed-infra helpers', () => {
         jumpHost: { host: 'bastion' },
       },
     });
-    expect(seedFacts(over, src).seedEndpoint).toEqual({
+    expect(outputsOf(over, src).endpoint).toEqual({
       host: '127.0.0.1',
       port: 22022,
       user: 'root',
@@ -309,12 +310,13 @@ describe('seed-infra helpers', () => {
       jumpHost: { host: 'bastion', port: 22, user: 'ubuntu' },
     });
     const none = seedDesired({ floatingIp: { mode: 'none' } });
-    expect(seedFacts(none, { ...src, floatingIp: undefined }).seedEndpoint!.host).toBe('192.168.100.10');
-    expect(seedFacts(d, { ...src, server: undefined }).seedEndpoint).toBeUndefined();
-    expect(seedFacts(d, src)).toMatchObject({
-      seedNetworkId: 'net-1',
-      seedKeypairName: 'k',
+    expect(outputsOf(none, { ...src, floatingIp: undefined }).endpoint!.host).toBe('192.168.100.10');
+    expect(outputsOf(d, { ...src, server: undefined }).endpoint).toBeUndefined();
+    expect(outputsOf(d, src)).toMatchObject({
+      networkId: 'net-1',
+      keypairName: 'k',
       externalNetworkId: 'ext-1',
+      dataVolume: { state: 'created', id: 'vol-1' },
     });
   });
 });

@@ -11,9 +11,8 @@ import { bootstrapCommand } from '../../src/layers/seed-k3s/remote.js';
 import { BOOTSTRAP_SCRIPT } from '../../src/layers/seed-k3s/bootstrap-script.js';
 import { MODULE_PATH, renderScriptModule, SCRIPT_PATH } from '../../src/layers/seed-k3s/embed.js';
 import { seedK3sLayer } from '../../src/layers/seed-k3s/index.js';
-import type { LayerContext } from '../../src/engine/types.js';
-import { Redactor } from '../../src/util/redact.js';
-import { MemoryLogger } from '../helpers/logger.js';
+import { seedInfraOutputs, type SeedInfraOutputs } from '../../src/layers/seed-infra/outputs.js';
+import { given, layerContext } from '../helpers/layer-context.js';
 
 const PUB = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ7dJ5zW0V5nYl9sHfGSVtFHtp8u5pQW3nxbS0Z1Q3Rk test';
 const HOST_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKO2o17a5ph0qpBeKmvDThHcjktZCMkV9K7HtaPqn97z';
@@ -78,11 +77,15 @@ describe('seed-k3s diff', () => {
 
 describe('seed SSH target', () => {
   it('is undefined until seed-infra reports an address or the config names one', () => {
-    expect(seedTarget(desired(), {})).toBeUndefined();
+    expect(seedTarget(desired(), undefined)).toBeUndefined();
+    expect(seedTarget(desired(), { dataVolume: { state: 'not-created' } })).toBeUndefined();
   });
 
   it('takes the reported endpoint, with the configured user', () => {
-    const t = seedTarget(desired(), { seedEndpoint: { host: '203.0.113.7', port: 22, user: 'x', hostKey: HOST_KEY } });
+    const t = seedTarget(desired(), {
+      endpoint: { host: '203.0.113.7', port: 22, user: 'x', hostKey: HOST_KEY },
+      dataVolume: { state: 'not-created' },
+    });
     expect(t).toEqual({ host: '203.0.113.7', port: 22, user: 'ubuntu', hostKey: HOST_KEY });
   });
 
@@ -97,7 +100,7 @@ describe('seed SSH target', () => {
           jumpHost: { host: 'bastion', port: 2222, user: 'jump' },
         },
       }),
-      { seedEndpoint: { host: '203.0.113.7', port: 22, user: 'ubuntu' } },
+      { endpoint: { host: '203.0.113.7', port: 22, user: 'ubuntu' }, dataVolume: { state: 'not-created' } },
     );
     expect(t).toEqual({
       host: '127.0.0.1',
@@ -241,14 +244,7 @@ describe('the embedded bootstrap script', () => {
 });
 
 describe('seed-k3s layer without a seed', () => {
-  const ctx = (facts: Record<string, unknown> = {}): LayerContext => ({
-    desired: desired(),
-    log: new MemoryLogger(),
-    facts,
-    redactor: new Redactor(),
-    secrets: {},
-    onCleanup: () => undefined,
-  });
+  const ctx = (infra?: SeedInfraOutputs) => layerContext(desired(), infra ? [given(seedInfraOutputs, infra)] : []);
 
   it('observes "not reachable" without touching the network', async () => {
     await expect(seedK3sLayer().observe(ctx())).resolves.toEqual({ reachable: false, healthy: false, drift: [] });
@@ -258,8 +254,9 @@ describe('seed-k3s layer without a seed', () => {
     const layer = seedK3sLayer({ k3sBinary: () => Promise.resolve('/nonexistent') });
     const obs = { reachable: false, healthy: false, drift: [] };
     await expect(layer.apply([], obs, ctx())).rejects.toThrow(/no SSH address for the seed/);
-    await expect(
-      layer.apply([], obs, ctx({ seedEndpoint: { host: '203.0.113.7', port: 22, user: 'ubuntu' } })),
-    ).rejects.toThrow(/id of the seed data volume is unknown/);
+    const endpoint = { host: '203.0.113.7', port: 22, user: 'ubuntu' };
+    await expect(layer.apply([], obs, ctx({ endpoint, dataVolume: { state: 'not-created' } }))).rejects.toThrow(
+      /seed-infra has not created the seed data volume/,
+    );
   });
 });

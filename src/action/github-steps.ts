@@ -14,6 +14,8 @@ import { publishKubeconfig, type ArtifactUploader } from '../artifact/kubeconfig
 import type { ActionSettings } from './inputs.js';
 import type { ActionLogger } from './logger.js';
 import { addTempPath } from './state.js';
+import { clusterOutputs } from '../layers/cluster/outputs.js';
+import { seedK3sOutputs } from '../layers/seed-k3s/outputs.js';
 
 export interface Report {
   /** Markdown lines appended to the job summary. */
@@ -91,7 +93,8 @@ export async function afterRun(a: AfterRun): Promise<void> {
 function guardSecrets(o: RunOutcome): void {
   const r = o.loaded?.redactor;
   if (!r) return;
-  for (const doc of [o.facts?.mgmtKubeconfig, o.facts?.seedKubeconfig]) if (doc) r.addDocument(doc);
+  for (const doc of [o.outputs?.get(clusterOutputs)?.kubeconfig, o.outputs?.get(seedK3sOutputs)?.kubeconfig])
+    if (doc) r.addDocument(doc);
   for (const v of r.values()) core.setSecret(v);
 }
 
@@ -158,7 +161,7 @@ async function driftIssue({ settings: s, gh, api, outcome, report }: AfterRun): 
 
 async function kubeconfigArtifact({ settings: s, outcome, report, uploader }: AfterRun): Promise<void> {
   const changing = s.command === 'apply' || s.command === 'restore' || (s.command === 'drift' && s.reconcile);
-  const kubeconfig = outcome.facts?.mgmtKubeconfig;
+  const kubeconfig = outcome.outputs?.get(clusterOutputs)?.kubeconfig;
   if (!changing || !outcome.ok || !kubeconfig || !outcome.loaded) return;
   const { ageRecipients, retentionDays } = outcome.loaded.desired.config.kubeconfig;
   if (ageRecipients.length === 0) {

@@ -5,7 +5,9 @@
 import { buildPlan, hasChanges, type Change, type Plan } from '../plan/plan.js';
 import type { Redactor } from '../util/redact.js';
 import type { Desired } from '../model/desired.js';
-import type { AnyLayer, Facts, LayerContext, Logger, RunSecrets } from './types.js';
+import { Cleanups } from './cleanups.js';
+import { OutputStore, type Outputs } from './outputs.js';
+import type { AnyLayer, LayerContext, Logger, RunSecrets } from './types.js';
 
 export type Command = 'validate' | 'plan' | 'apply' | 'drift' | 'destroy' | 'restore';
 export const COMMANDS: readonly Command[] = ['validate', 'plan', 'apply', 'drift', 'destroy', 'restore'];
@@ -16,6 +18,8 @@ export interface EngineOptions {
   log: Logger;
   redactor: Redactor;
   secrets?: RunSecrets;
+  /** Where layers register what must be undone at the end; the run session passes its own. */
+  cleanups?: Cleanups;
 }
 
 export interface ApplyOptions {
@@ -35,6 +39,13 @@ export class PlanChangedError extends Error {
   }
 }
 
+export class NoRestoreError extends Error {
+  constructor(layers: readonly string[]) {
+    super(`no layer in this run can restore a backup (layers: ${layers.join(', ')}); nothing was changed`);
+    this.name = 'NoRestoreError';
+  }
+}
+
 export interface RunResult {
   /** The plan computed before anything changed. */
   plan: Plan;
@@ -43,23 +54,58 @@ export interface RunResult {
 }
 
 export class Engine {
-  private readonly cleanups: Array<() => Promise<void> | void> = [];
-  private readonly ctx: LayerContext;
+  private readonly store = new OutputStore();
+  private readonly cleanups: Cleanups;
+  private readonly contexts = new Map<AnyLayer, LayerContext>();
 
   constructor(private readonly opts: EngineOptions) {
-    const facts: Facts = {};
-    this.ctx = {
-      desired: opts.desired,
-      log: opts.log,
-      facts,
-      redactor: opts.redactor,
-      secrets: opts.secrets ?? {},
-      onCleanup: (fn) => this.cleanups.push(fn),
+    this.cleanups = opts.cleanups ?? new Cleanups();
+    for (const layer of opts.layers) this.contexts.set(layer, this.contextFor(layer));
+  }
+
+  /** One context per layer, so a layer can publish its own record and no other. */
+  private contextFor(layer: AnyLayer): LayerContext {
+    return {
+      desired: this.opts.desired,
+      log: this.opts.log,
+      outputs: this.store,
+      publish: (key, value) => {
+        if (key !== layer.outputs) {
+          throw new Error(`layer ${layer.name} tried to publish ${key.name}, which it does not declare as its outputs`);
+        }
+        this.store.set(key, value);
+      },
+      redactor: this.opts.redactor,
+      secrets: this.opts.secrets ?? {},
+      onCleanup: (fn) => this.cleanups.add(fn),
     };
   }
 
-  get facts(): Facts {
-    return this.ctx.facts;
+  /** What the layers handed on in this run (e.g. kubeconfigs; they hold secrets). */
+  get outputs(): Outputs {
+    return this.store;
+  }
+
+  private ctx(layer: AnyLayer): LayerContext {
+    return this.contexts.get(layer)!;
+  }
+
+  /** A layer's record always reflects its latest observe (or the apply after it). */
+  private observe(layer: AnyLayer): Promise<unknown> {
+    if (layer.outputs) this.store.clear(layer.outputs);
+    return layer.observe(this.ctx(layer));
+  }
+
+  /**
+   * Observe layers in order until `found` holds (e.g. the seed's API is
+   * known), without planning: read-only. False when no layer got there.
+   */
+  async observeUntil(found: (outputs: Outputs) => boolean): Promise<boolean> {
+    for (const layer of this.opts.layers) {
+      if (found(this.store)) return true;
+      await this.observe(layer);
+    }
+    return found(this.store);
   }
 
   private get layerNames(): string[] {
@@ -72,7 +118,7 @@ export class Engine {
     const notes: string[] = [];
     for (const layer of this.opts.layers) {
       await this.opts.log.group(`plan ${layer.name}`, async () => {
-        const observed: unknown = await layer.observe(this.ctx);
+        const observed = await this.observe(layer);
         const d = layer.diff(this.opts.desired, observed);
         changes.push(...d.changes);
         notes.push(...(d.notes ?? []));
@@ -105,7 +151,7 @@ export class Engine {
     const applied: Change[] = [];
     for (const layer of this.opts.layers) {
       await this.opts.log.group(`apply ${layer.name}`, async () => {
-        const observed: unknown = await layer.observe(this.ctx);
+        const observed = await this.observe(layer);
         const { changes } = layer.diff(this.opts.desired, observed);
         const real = changes.filter((c) => c.action !== 'no-op');
         if (real.length === 0) {
@@ -113,7 +159,7 @@ export class Engine {
           return;
         }
         for (const c of real) this.opts.log.info(`${layer.name}: ${c.action} ${c.address}`);
-        await layer.apply(real, observed, this.ctx);
+        await layer.apply(real, observed, this.ctx(layer));
         applied.push(...real);
       });
     }
@@ -127,12 +173,12 @@ export class Engine {
     return { plan, applied: await this.converge() };
   }
 
-  /** Observe in order (later layers need earlier facts), then tear down in reverse. */
+  /** Observe in order (later layers need earlier outputs), then tear down in reverse. */
   async destroy(): Promise<RunResult> {
     const observed = new Map<string, unknown>();
     const changes: Change[] = [];
     for (const layer of this.opts.layers) {
-      const o: unknown = await layer.observe(this.ctx);
+      const o = await this.observe(layer);
       observed.set(layer.name, o);
       if (layer.diffDestroy) changes.push(...layer.diffDestroy(this.opts.desired, o).changes);
     }
@@ -152,7 +198,7 @@ export class Engine {
           this.opts.log.info(`${layer.name}: nothing to remove`);
           return;
         }
-        await layer.apply(real, o, this.ctx);
+        await layer.apply(real, o, this.ctx(layer));
         applied.push(...real);
       });
     }
@@ -160,25 +206,19 @@ export class Engine {
   }
 
   /** Bring everything to the desired state, then let layers restore the backup. */
-  async restore(backup: string): Promise<RunResult> {
-    const result = await this.apply();
+  async restore(backup: string, o: ApplyOptions = {}): Promise<RunResult> {
     const restorers = this.opts.layers.filter((l) => l.restore);
-    if (restorers.length === 0) throw new Error('no layer can restore a backup in this configuration');
+    // Before anything changes: converging first and then finding nothing to restore with would be a surprise.
+    if (restorers.length === 0) throw new NoRestoreError(this.layerNames);
+    const result = await this.apply(o);
     for (const layer of restorers) {
-      await this.opts.log.group(`restore ${layer.name}`, () => layer.restore!(backup, this.ctx));
+      await this.opts.log.group(`restore ${layer.name}`, () => layer.restore!(backup, this.ctx(layer)));
     }
     return result;
   }
 
   /** Run every registered cleanup; failures are logged, never thrown. */
   async close(): Promise<void> {
-    while (this.cleanups.length > 0) {
-      const fn = this.cleanups.pop()!;
-      try {
-        await fn();
-      } catch (e) {
-        this.opts.log.warn(`cleanup failed: ${(e as Error).message}`);
-      }
-    }
+    await this.cleanups.run((m) => this.opts.log.warn(m));
   }
 }

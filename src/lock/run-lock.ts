@@ -10,6 +10,7 @@
  * held, and the engine's cleanup releases it.
  */
 import type { AnyLayer, LayerContext } from '../engine/types.js';
+import { seedK3sOutputs } from '../layers/seed-k3s/outputs.js';
 import { acquireLock, type HeldLock } from './acquire.js';
 import type { LockBackend } from './types.js';
 
@@ -56,8 +57,9 @@ export class RunLock {
         this.history.push(this.pre.description);
       }
     }
-    if (!this.seed && ctx.facts.seedKubeconfig) {
-      this.seed = await this.take(this.o.onSeed(ctx.facts.seedKubeconfig, ctx), ctx);
+    const seedApi = ctx.outputs.get(seedK3sOutputs)?.kubeconfig;
+    if (!this.seed && seedApi) {
+      this.seed = await this.take(this.o.onSeed(seedApi, ctx), ctx);
       this.history.push(this.seed.description);
       const pre = this.pre;
       this.pre = undefined;
@@ -77,6 +79,7 @@ export function lockedLayers(layers: readonly AnyLayer[], lock: RunLock): AnyLay
   return layers.map((layer) => {
     const wrapped: AnyLayer = {
       name: layer.name,
+      ...(layer.outputs ? { outputs: layer.outputs } : {}),
       observe: async (ctx) => {
         await lock.ensure(ctx);
         return layer.observe(ctx);

@@ -4,6 +4,7 @@
  * versions, the way azimuth-ops installs it.
  */
 import type { Layer } from '../../engine/types.js';
+import { seedK3sOutputs } from '../seed-k3s/outputs.js';
 import { applySeedCapi } from './apply.js';
 import { diffSeedCapi } from './diff.js';
 import { observeSeedCapi, type SeedCapiObserved } from './observe.js';
@@ -20,13 +21,14 @@ export function seedCapiLayer(deps: SeedCapiDeps = {}): Layer<SeedCapiObserved> 
   return {
     name: 'seed-capi',
     async observe(ctx) {
-      const kubeconfig = ctx.facts.seedKubeconfig;
+      const kubeconfig = ctx.outputs.get(seedK3sOutputs)?.kubeconfig;
       return observeSeedCapi(ctx, kubeconfig ? await session(ctx, kubeconfig) : undefined);
     },
     diff: diffSeedCapi,
     async apply(changes, _observed, ctx) {
-      const kubeconfig = ctx.facts.seedKubeconfig;
-      if (!kubeconfig) throw new Error('seed-capi: no seed kubeconfig (seed-k3s must run first)');
+      const kubeconfig = ctx.outputs.get(seedK3sOutputs)?.kubeconfig;
+      if (!kubeconfig)
+        throw new Error("seed-capi: the seed's Kubernetes API is not reachable (seed-k3s reported none)");
       await applySeedCapi(changes, ctx, await session(ctx, kubeconfig), deps.rolloutTimeoutMs);
     },
   };

@@ -22,7 +22,7 @@ import type {
 import type { Change } from '../../plan/plan.js';
 import { waitFor } from '../../util/wait.js';
 import { resolve, type Resolved } from './diff.js';
-import { seedFacts } from './facts.js';
+import { outputsOf, seedInfraOutputs } from './outputs.js';
 import type { SeedInfraObserved } from './observe.js';
 import { ENV_METADATA_KEY, KEY_METADATA_KEY, ruleKey } from './spec.js';
 
@@ -120,16 +120,20 @@ export class SeedInfraApplier {
       if (c) await this.converge(kind, c, r, st);
     }
     const ports = st.server ? await this.client.listPorts({ deviceId: st.server.id }) : [];
-    Object.assign(
-      this.ctx.facts,
-      seedFacts(this.desired, {
+    this.ctx.publish(
+      seedInfraOutputs,
+      outputsOf(this.desired, {
         server: st.server,
         serverPorts: ports,
         floatingIp: st.fip,
         networkId: st.network?.id,
         keypairName: r.spec.names.keypair,
         externalNetworkId: r.externalNetwork?.id,
-        volumeId: observed.blockStorage ? st.volume?.id : null,
+        dataVolume: !observed.blockStorage
+          ? { state: 'no-block-storage' }
+          : st.volume
+            ? { state: 'created', id: st.volume.id }
+            : { state: 'not-created' },
       }),
     );
   }

@@ -9,8 +9,8 @@ import { createOpenStackClient } from '../../openstack/client.js';
 import type { OpenStackClient } from '../../openstack/types.js';
 import { DEFAULT_WAITS, SeedInfraApplier, type WaitSettings } from './apply.js';
 import { diffDestroySeedInfra, diffSeedInfra, LAYER, resolve } from './diff.js';
-import { seedFacts } from './facts.js';
 import { observeSeedInfra, type SeedInfraObserved } from './observe.js';
+import { outputsOf, seedInfraOutputs, type SeedDataVolume, type SeedInfraOutputs } from './outputs.js';
 import { seedSpec } from './spec.js';
 
 export interface SeedInfraOptions {
@@ -20,10 +20,11 @@ export interface SeedInfraOptions {
 }
 
 export type { SeedInfraObserved };
+export { seedInfraOutputs, type SeedInfraOutputs } from './outputs.js';
 
 export function seedInfraLayer(
   opts: SeedInfraOptions = {},
-): Layer<SeedInfraObserved> & { client(): OpenStackClient | undefined } {
+): Layer<SeedInfraObserved, SeedInfraOutputs> & { client(): OpenStackClient | undefined } {
   let client: OpenStackClient | undefined = typeof opts.client === 'object' ? opts.client : undefined;
   const clientFor = (ctx: LayerContext): OpenStackClient => {
     if (!client) {
@@ -38,12 +39,13 @@ export function seedInfraLayer(
 
   return {
     name: LAYER,
+    outputs: seedInfraOutputs,
     client: () => client,
 
     async observe(ctx) {
       const c = clientFor(ctx);
       const o = await observeSeedInfra(c, ctx.desired);
-      shareFacts(ctx, o);
+      ctx.publish(seedInfraOutputs, observedOutputs(ctx, o));
       return o;
     },
 
@@ -56,8 +58,8 @@ export function seedInfraLayer(
   };
 }
 
-/** Facts from what exists, so later layers can plan against a seed that is already there. */
-function shareFacts(ctx: LayerContext, o: SeedInfraObserved): void {
+/** Outputs from what exists, so later layers can plan against a seed that is already there. */
+function observedOutputs(ctx: LayerContext, o: SeedInfraObserved): SeedInfraOutputs {
   const spec = seedSpec(ctx.desired);
   const server = o.servers.length === 1 ? o.servers[0] : undefined;
   let externalNetworkId: string | undefined;
@@ -69,18 +71,21 @@ function shareFacts(ctx: LayerContext, o: SeedInfraObserved): void {
     networkId = r.network?.id ?? r.existingNetwork?.id;
     floatingIp = r.floatingIp;
   } catch {
-    // The diff reports the problem; facts stay partial.
+    // The diff reports the problem; the outputs stay partial.
   }
-  Object.assign(
-    ctx.facts,
-    seedFacts(ctx.desired, {
-      server,
-      serverPorts: o.serverPorts,
-      floatingIp,
-      networkId,
-      keypairName: o.keypair ? spec.names.keypair : undefined,
-      externalNetworkId,
-      volumeId: o.blockStorage ? (o.volumes.length === 1 ? o.volumes[0]!.id : undefined) : null,
-    }),
-  );
+  // Two volumes by one name is an error the diff reports; until then the volume counts as not made.
+  const dataVolume: SeedDataVolume = !o.blockStorage
+    ? { state: 'no-block-storage' }
+    : o.volumes.length === 1
+      ? { state: 'created', id: o.volumes[0]!.id }
+      : { state: 'not-created' };
+  return outputsOf(ctx.desired, {
+    server,
+    serverPorts: o.serverPorts,
+    floatingIp,
+    networkId,
+    keypairName: o.keypair ? spec.names.keypair : undefined,
+    externalNetworkId,
+    dataVolume,
+  });
 }

@@ -1,6 +1,6 @@
 /** Where and how to reach the seed over SSH: config overrides what seed-infra found. */
 import type { Desired } from '../../model/desired.js';
-import type { Facts } from '../../engine/types.js';
+import type { SeedInfraOutputs } from '../seed-infra/outputs.js';
 import type { SshConnectOptions } from '../../ssh/index.js';
 
 export type SeedTarget = Omit<SshConnectOptions, 'privateKey'>;
@@ -10,9 +10,9 @@ export type SeedTarget = Omit<SshConnectOptions, 'privateKey'>;
  * reports; a configured host key or jump host wins over a reported one.
  * Undefined when neither names an address (the seed does not exist yet).
  */
-export function seedTarget(desired: Desired, facts: Facts): SeedTarget | undefined {
+export function seedTarget(desired: Desired, infra: SeedInfraOutputs | undefined): SeedTarget | undefined {
   const ssh = desired.config.seed.ssh;
-  const found = facts.seedEndpoint;
+  const found = infra?.endpoint;
   const host = ssh.address ?? found?.host;
   if (host === undefined) return undefined;
   const port = ssh.address !== undefined ? ssh.port : (found?.port ?? ssh.port);

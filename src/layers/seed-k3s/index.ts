@@ -1,8 +1,8 @@
 /**
  * Layer seed-k3s: over SSH, the seed's data volume mounted at the K3s state
  * dir, K3s at the pinned version (binary from the runner, checksummed), and
- * its API reachable from the runner through an SSH tunnel
- * (`facts.seedKubeconfig`).
+ * its API reachable from the runner through an SSH tunnel (published as
+ * this layer's outputs for the layers after it).
  */
 import type { Layer, LayerContext } from '../../engine/types.js';
 import { createKubeClient } from '../../kube/index.js';
@@ -13,13 +13,16 @@ import { diffSeedK3s, type SeedK3sObserved } from './diff.js';
 import { seedTarget } from './endpoint.js';
 import { linkFor, type LinkOptions, type SeedLink } from './link.js';
 import { runBootstrap, stagedBinaryPath, type BootstrapParams } from './remote.js';
+import { seedInfraOutputs } from '../seed-infra/outputs.js';
+import { seedK3sOutputs, type SeedK3sOutputs } from './outputs.js';
 
 export { diffSeedK3s, type SeedK3sObserved } from './diff.js';
+export { seedK3sOutputs, type SeedK3sOutputs } from './outputs.js';
 
 export interface SeedK3sOptions {
   /** Path of the K3s binary for a version; default: the toolbox (mirror or upstream, checksummed, cached). */
   k3sBinary?: (version: string, ctx: LayerContext) => Promise<string>;
-  /** The data volume, instead of `facts.seedDataVolumeId`: its id, or the device path. */
+  /** The data volume, instead of the one seed-infra reports: its id, or the device path. */
   dataVolume?: { volumeId?: string; device?: string };
   /** Bootstrap runs per apply when the connection drops mid-way (the script is idempotent). Default 2. */
   bootstrapAttempts?: number;
@@ -38,16 +41,37 @@ async function defaultK3sBinary(version: string, ctx: LayerContext): Promise<str
   return createToolbox({ mirrors: ctx.desired.config.mirrors, log: ctx.log }).k3s(version);
 }
 
+/** Why the data volume cannot be named yet; `pending` when seed-infra will create it in this run. */
+class UnknownVolumeError extends Error {
+  constructor(
+    message: string,
+    readonly pending: boolean,
+  ) {
+    super(message);
+  }
+}
+
 function volumeParams(ctx: LayerContext, o: SeedK3sOptions): Pick<BootstrapParams, 'dataVolumeId' | 'dataDevice'> {
   if (o.dataVolume?.device) return { dataDevice: o.dataVolume.device };
-  const id = o.dataVolume?.volumeId ?? ctx.facts.seedDataVolumeId;
-  if (id === null) return { dataDevice: 'none' };
-  if (!id) {
-    throw new Error(
-      'seed-k3s: the id of the seed data volume is unknown (seed-infra reported none), so the volume cannot be found on the seed',
+  if (o.dataVolume?.volumeId) return { dataVolumeId: o.dataVolume.volumeId };
+  const infra = ctx.outputs.get(seedInfraOutputs);
+  if (!infra) {
+    throw new UnknownVolumeError(
+      'seed-k3s: the seed data volume is unknown because seed-infra is not part of this run',
+      false,
     );
   }
-  return { dataVolumeId: id };
+  switch (infra.dataVolume.state) {
+    case 'created':
+      return { dataVolumeId: infra.dataVolume.id };
+    case 'no-block-storage':
+      return { dataDevice: 'none' };
+    case 'not-created':
+      throw new UnknownVolumeError(
+        'seed-k3s: seed-infra has not created the seed data volume, so it cannot be found on the seed',
+        true,
+      );
+  }
 }
 
 /** The API answers through the tunnel with the rewritten kubeconfig (TLS verified), within 15 s. */
@@ -65,7 +89,7 @@ async function probeApi(kubeconfig: string): Promise<string | undefined> {
   }
 }
 
-async function publishApi(link: SeedLink, ctx: LayerContext, waitMs: number): Promise<string> {
+async function reachApi(link: SeedLink, ctx: LayerContext, waitMs: number): Promise<string> {
   const kubeconfig = await link.openApi();
   const version = await waitFor({
     what: 'the K3s API through the SSH tunnel',
@@ -78,12 +102,13 @@ async function publishApi(link: SeedLink, ctx: LayerContext, waitMs: number): Pr
   return kubeconfig;
 }
 
-export function seedK3sLayer(o: SeedK3sOptions = {}): Layer<SeedK3sObserved> {
+export function seedK3sLayer(o: SeedK3sOptions = {}): Layer<SeedK3sObserved, SeedK3sOutputs> {
   return {
     name: 'seed-k3s',
+    outputs: seedK3sOutputs,
 
     async observe(ctx) {
-      const target = seedTarget(ctx.desired, ctx.facts);
+      const target = seedTarget(ctx.desired, ctx.outputs.get(seedInfraOutputs));
       if (!target) return { reachable: false, healthy: false, drift: [] };
       const link = await linkFor(ctx, target, o.ssh);
       const session = await link.ssh();
@@ -93,16 +118,16 @@ export function seedK3sLayer(o: SeedK3sOptions = {}): Layer<SeedK3sObserved> {
       try {
         volume = volumeParams(ctx, o);
       } catch (e) {
-        // Before seed-infra has made anything, the volume id is simply not known yet.
-        if (ctx.facts.seedNetworkId !== undefined)
-          warnings.push(`${(e as Error).message}: apply will fail until it is known`);
+        // Before seed-infra has made the volume, its id is simply not known yet.
+        if (!(e instanceof UnknownVolumeError)) throw e;
+        if (!e.pending) warnings.push(`${e.message}: apply will fail until it is known`);
       }
       const check = await runBootstrap(session, { mode: 'check', version: ctx.desired.config.versions.k3s, ...volume });
       let healthy = false;
       if (check.healthy) {
         const kubeconfig = await link.openApi();
         healthy = (await probeApi(kubeconfig)) !== undefined;
-        if (!healthy) delete ctx.facts.seedKubeconfig;
+        if (healthy) ctx.publish(seedK3sOutputs, { kubeconfig });
       }
       return {
         reachable: true,
@@ -119,7 +144,7 @@ export function seedK3sLayer(o: SeedK3sOptions = {}): Layer<SeedK3sObserved> {
     diff: diffSeedK3s,
 
     async apply(_changes, _observed, ctx) {
-      const target = seedTarget(ctx.desired, ctx.facts);
+      const target = seedTarget(ctx.desired, ctx.outputs.get(seedInfraOutputs));
       if (!target)
         throw new Error('seed-k3s: no SSH address for the seed (seed-infra reported none, seed.ssh.address unset)');
       const version = ctx.desired.config.versions.k3s;
@@ -157,7 +182,7 @@ export function seedK3sLayer(o: SeedK3sOptions = {}): Layer<SeedK3sObserved> {
           ctx.log.warn(`${e.message}; reconnecting and running the bootstrap again (it is idempotent)`);
         }
       }
-      await publishApi(link, ctx, 60_000);
+      ctx.publish(seedK3sOutputs, { kubeconfig: await reachApi(link, ctx, 60_000) });
     },
   };
 }

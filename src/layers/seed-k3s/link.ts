@@ -58,7 +58,6 @@ export class SeedLink {
       // Later reconnects in this run must meet the same key.
       this.pinned = session.hostKey;
     }
-    this.ctx.facts.seedHostKey = session.hostKey;
     this.session = session;
     return session;
   }
@@ -69,7 +68,7 @@ export class SeedLink {
 
   /**
    * Read K3s's kubeconfig, forward a local port to the API address in it and
-   * publish the rewritten kubeconfig as `facts.seedKubeconfig`.
+   * return the kubeconfig rewritten to go through the tunnel.
    */
   async openApi(): Promise<string> {
     const session = await this.ssh();
@@ -81,9 +80,7 @@ export class SeedLink {
       this.tunnel = await session.forwardLocal(api.host, api.port);
       this.ctx.log.debug(`K3s API ${api.host}:${api.port} on the seed is at 127.0.0.1:${this.tunnel.port}`);
     }
-    const kubeconfig = rewriteForTunnel(raw, this.tunnel.port);
-    this.ctx.facts.seedKubeconfig = kubeconfig;
-    return kubeconfig;
+    return rewriteForTunnel(raw, this.tunnel.port);
   }
 
   private async dropTunnel(): Promise<void> {

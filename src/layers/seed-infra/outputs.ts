@@ -1,24 +1,53 @@
-/** What seed-infra tells later layers: where the seed answers SSH, and ids they reuse. */
+/** What seed-infra hands to later layers: where the seed answers SSH, and the ids they reuse. */
+import { outputKey } from '../../engine/outputs.js';
 import type { Desired } from '../../model/desired.js';
-import type { Facts, SeedEndpoint } from '../../engine/types.js';
 import type { FloatingIp, Port, Server } from '../../openstack/types.js';
 
-export interface FactSources {
+/** How to reach the seed over SSH, as found by seed-infra (or named in config). */
+export interface SeedEndpoint {
+  host: string;
+  port: number;
+  user: string;
+  jumpHost?: { host: string; port: number; user: string; hostKey?: string };
+  hostKey?: string;
+}
+
+/** The seed's data volume, as far as seed-infra knows it this run. */
+export type SeedDataVolume =
+  | { state: 'created'; id: string }
+  /** Not made yet: seed-infra's apply will create it. */
+  | { state: 'not-created' }
+  /** The cloud has no block storage: K3s keeps its state on the root disk. */
+  | { state: 'no-block-storage' };
+
+export interface SeedInfraOutputs {
+  /** Absent while there is no server, unless `seed.ssh.address` names the host outright. */
+  endpoint?: SeedEndpoint;
+  /** The seed network, router-connected; absent before it exists. */
+  networkId?: string;
+  /** The Nova keypair holding the seed's public key; absent before it exists. */
+  keypairName?: string;
+  externalNetworkId?: string;
+  dataVolume: SeedDataVolume;
+}
+
+export const seedInfraOutputs = outputKey<SeedInfraOutputs>('seed-infra');
+
+export interface OutputSources {
   server?: Server;
   serverPorts: Port[];
   floatingIp?: FloatingIp;
   networkId?: string;
   keypairName?: string;
   externalNetworkId?: string;
-  /** The data volume's id; null when the cloud has no block storage (K3s then keeps its state on the root disk). */
-  volumeId?: string | null;
+  dataVolume: SeedDataVolume;
 }
 
 /**
  * The SSH host: the configured override wins (`seed.ssh.address`), then the
  * floating IP (allocated or fixed), then the server's address on the seed network.
  */
-export function seedHost(desired: Desired, s: FactSources): string | undefined {
+export function seedHost(desired: Desired, s: OutputSources): string | undefined {
   const seed = desired.config.seed;
   if (seed.ssh.address) return seed.ssh.address;
   if (seed.floatingIp.mode === 'fixed') return seed.floatingIp.address;
@@ -34,12 +63,11 @@ export function seedHost(desired: Desired, s: FactSources): string | undefined {
   return undefined;
 }
 
-export function seedFacts(desired: Desired, s: FactSources): Partial<Facts> {
+export function outputsOf(desired: Desired, s: OutputSources): SeedInfraOutputs {
   const ssh = desired.config.seed.ssh;
-  const out: Partial<Facts> = {};
-  if (s.volumeId !== undefined) out.seedDataVolumeId = s.volumeId;
-  if (s.networkId) out.seedNetworkId = s.networkId;
-  if (s.keypairName) out.seedKeypairName = s.keypairName;
+  const out: SeedInfraOutputs = { dataVolume: s.dataVolume };
+  if (s.networkId) out.networkId = s.networkId;
+  if (s.keypairName) out.keypairName = s.keypairName;
   if (s.externalNetworkId) out.externalNetworkId = s.externalNetworkId;
   // Without a server there is nothing to reach, unless the config names the address outright.
   const host = s.server || ssh.address ? seedHost(desired, s) : undefined;
@@ -50,7 +78,7 @@ export function seedFacts(desired: Desired, s: FactSources): Partial<Facts> {
       endpoint.jumpHost = { host: ssh.jumpHost.host, port: ssh.jumpHost.port, user: ssh.jumpHost.user };
       if (ssh.jumpHost.hostKey) endpoint.jumpHost.hostKey = ssh.jumpHost.hostKey;
     }
-    out.seedEndpoint = endpoint;
+    out.endpoint = endpoint;
   }
   return out;
 }
