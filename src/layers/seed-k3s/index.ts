@@ -29,6 +29,8 @@ export interface SeedK3sOptions {
   /** How long the script waits for the K3s API after a (re)start. Default 300 s. */
   apiTimeoutSeconds?: number;
   ssh?: LinkOptions;
+  /** Ask the API for its version through a kubeconfig (tests inject a fake); default: a Kubernetes client. */
+  apiVersion?: (kubeconfig: string) => Promise<string>;
 }
 
 /** `$CAPI_MGMT_K3S_BINARY` (an already verified local file) wins; otherwise the toolbox fetches it. */
@@ -75,13 +77,15 @@ function volumeParams(ctx: LayerContext, o: SeedK3sOptions): Pick<BootstrapParam
 }
 
 /** The API answers through the tunnel with the rewritten kubeconfig (TLS verified), within 15 s. */
-async function probeApi(kubeconfig: string): Promise<string | undefined> {
+const clientVersion = (kubeconfig: string): Promise<string> => createKubeClient(kubeconfig).serverVersion();
+
+async function probeApi(kubeconfig: string, version = clientVersion): Promise<string | undefined> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<undefined>((resolve) => {
     timer = setTimeout(() => resolve(undefined), 15_000);
   });
   try {
-    return await Promise.race([createKubeClient(kubeconfig).serverVersion(), timeout]);
+    return await Promise.race([version(kubeconfig), timeout]);
   } catch {
     return undefined;
   } finally {
@@ -89,13 +93,18 @@ async function probeApi(kubeconfig: string): Promise<string | undefined> {
   }
 }
 
-async function reachApi(link: SeedLink, ctx: LayerContext, waitMs: number): Promise<string> {
+async function reachApi(
+  link: SeedLink,
+  ctx: LayerContext,
+  waitMs: number,
+  apiVersion?: SeedK3sOptions['apiVersion'],
+): Promise<string> {
   const kubeconfig = await link.openApi();
   const version = await waitFor({
     what: 'the K3s API through the SSH tunnel',
     timeoutMs: waitMs,
     intervalMs: 2000,
-    check: () => probeApi(kubeconfig),
+    check: () => probeApi(kubeconfig, apiVersion),
     log: (m) => ctx.log.info(m),
   });
   ctx.log.info(`K3s API reachable through the SSH tunnel (Kubernetes ${version})`);
@@ -126,7 +135,7 @@ export function seedK3sLayer(o: SeedK3sOptions = {}): Layer<SeedK3sObserved, See
       let healthy = false;
       if (check.healthy) {
         const kubeconfig = await link.openApi();
-        healthy = (await probeApi(kubeconfig)) !== undefined;
+        healthy = (await probeApi(kubeconfig, o.apiVersion)) !== undefined;
         if (healthy) ctx.publish(seedK3sOutputs, { kubeconfig });
       }
       return {
@@ -182,7 +191,7 @@ export function seedK3sLayer(o: SeedK3sOptions = {}): Layer<SeedK3sObserved, See
           ctx.log.warn(`${e.message}; reconnecting and running the bootstrap again (it is idempotent)`);
         }
       }
-      ctx.publish(seedK3sOutputs, { kubeconfig: await reachApi(link, ctx, 60_000) });
+      ctx.publish(seedK3sOutputs, { kubeconfig: await reachApi(link, ctx, 60_000, o.apiVersion) });
     },
   };
 }

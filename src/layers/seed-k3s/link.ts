@@ -3,7 +3,7 @@
  * the K3s API tunnel on top. Closed by the engine's cleanup.
  */
 import type { LayerContext } from '../../engine/types.js';
-import { waitForSsh, type PortForward, type SshSession } from '../../ssh/index.js';
+import { waitForSsh, type PortForward, type SshSession, type WaitForSshOptions } from '../../ssh/index.js';
 import { fingerprint } from '../../ssh/host-key.js';
 import { apiAddressOf, rewriteForTunnel } from './kubeconfig.js';
 import { readK3sKubeconfig } from './remote.js';
@@ -13,6 +13,8 @@ export interface LinkOptions {
   /** SSH retry pacing (tests shorten it). */
   intervalMs?: number;
   progressMs?: number;
+  /** Open the connection (tests inject a fake seed); default: `connectSsh`. */
+  connect?: WaitForSshOptions['connect'];
 }
 
 export class SeedLink {
@@ -50,6 +52,7 @@ export class SeedLink {
         timeoutMs: desired.config.seed.ssh.connectTimeoutSeconds * 1000,
         ...(this.o.intervalMs ? { intervalMs: this.o.intervalMs } : {}),
         ...(this.o.progressMs ? { progressMs: this.o.progressMs } : {}),
+        ...(this.o.connect ? { connect: this.o.connect } : {}),
         log: (m) => log.info(m),
       },
     );
