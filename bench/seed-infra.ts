@@ -12,7 +12,8 @@ import { loadEnvironment } from '../src/config/load.js';
 import { Engine } from '../src/engine/engine.js';
 import type { Logger } from '../src/engine/types.js';
 import { seedInfraLayer } from '../src/layers/seed-infra/index.js';
-import { createOpenStackClient, type RestOpenStackClient } from '../src/openstack/client.js';
+import { RestOpenStackClient } from '../src/openstack/client.js';
+import { resolveCloud } from '../src/openstack/connection.js';
 import { hasChanges } from '../src/plan/plan.js';
 
 const REPO = path.resolve(import.meta.dirname, '..');
@@ -72,7 +73,10 @@ async function measure<T>(what: string, client: RestOpenStackClient, fn: () => P
   return out;
 }
 
-const newClient = () => createOpenStackClient(loaded.desired, { log: (m) => log.debug(m) });
+const newClient = () =>
+  new RestOpenStackClient(resolveCloud(loaded.desired.config.openstack, loaded.desired.dir), {
+    log: (m) => log.debug(m),
+  });
 const warm = newClient();
 try {
   await measure('cold apply (empty cloud)', warm, () => engineWith(warm).apply());

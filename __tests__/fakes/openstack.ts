@@ -186,6 +186,11 @@ export class FakeOpenStack {
     });
   }
 
+  /** Where a session sends its requests to reach this cloud (for sessions made by production code). */
+  transport(): Transport {
+    return new FakeTransport(this);
+  }
+
   fault(f: Fault): void {
     this.faults.push({ ...f, left: f.times ?? 1 });
   }

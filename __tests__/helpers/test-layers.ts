@@ -11,7 +11,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { readCloudsYaml } from '../../src/config/load.js';
+import { resolveCloud } from '../../src/openstack/connection.js';
 import type { AnyLayer, Layer, LayerContext } from '../../src/engine/types.js';
 import type { LayerFactory } from '../../src/layers/index.js';
 import { clusterOutputs, type ClusterOutputs } from '../../src/layers/cluster/outputs.js';
@@ -60,12 +60,12 @@ const seedLayer: Layer<{ exists: boolean }, SeedK3sOutputs> = {
 type Widgets = Record<string, Record<string, unknown>>;
 
 function desiredWidgets(desired: Desired): Widgets {
-  const clouds = readCloudsYaml(desired) as { clouds?: Record<string, { auth?: Record<string, string> }> };
-  const auth = clouds.clouds?.[desired.config.openstack.cloud]?.auth ?? {};
+  const auth = resolveCloud(desired.config.openstack, desired.dir).auth;
+  const secret = auth.type === 'password' ? auth.password : auth.secret;
   return {
     a: { size: Number(env('CAPI_MGMT_TEST_WIDGET_SIZE') ?? 1) },
     // A secret inside desired state: plans, comments and summaries must show it redacted.
-    b: { size: 2, credentials: { secret: auth.application_credential_secret ?? auth.password ?? 'none' } },
+    b: { size: 2, credentials: { secret } },
   };
 }
 

@@ -304,11 +304,3 @@ export function listEnvironments(environmentsDir: string): string[] {
     return [];
   }
 }
-
-/** Parse the clouds.yaml text of an environment (content or file). */
-export function readCloudsYaml(desired: Desired): Record<string, unknown> {
-  const o = desired.config.openstack;
-  const text = o.cloudsYaml ?? fs.readFileSync(path.resolve(desired.dir, o.cloudsYamlFile ?? ''), 'utf8');
-  const parsed: unknown = parseYaml(text);
-  return isPlainMap(parsed) ? parsed : {};
-}

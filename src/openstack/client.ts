@@ -1,12 +1,9 @@
 /**
  * The REST implementation of `OpenStackClient`, and the factory that builds
- * one from an environment (its clouds.yaml entry and CA bundle).
+ * one on the run's shared session (src/openstack/connection.ts).
  */
-import fs from 'node:fs';
-import path from 'node:path';
-import { Agent } from 'undici';
-import type { Desired } from '../model/desired.js';
-import { parseCloud, type CloudConfig } from './cloud-config.js';
+import type { CloudConfig } from './cloud-config.js';
+import { openSession, runSession, type OpenStackSettings } from './connection.js';
 import { NovaApi } from './compute.js';
 import { NeutronApi } from './network.js';
 import { Session, type ServiceType, type SessionOptions } from './session.js';
@@ -20,13 +17,9 @@ export class RestOpenStackClient implements OpenStackClient {
   readonly image: GlanceApi;
   readonly volume: CinderApi;
 
-  constructor(cloud: CloudConfig, opts: SessionOptions = {}) {
-    let dispatcher = opts.dispatcher;
-    if (!dispatcher && (cloud.caPem || !cloud.verify)) {
-      // Node's fetch trusts only the bundled CAs; a private CA needs its own agent.
-      dispatcher = new Agent({ connect: { ca: cloud.caPem, rejectUnauthorized: cloud.verify } });
-    }
-    this.session = new Session(cloud, { ...opts, dispatcher });
+  /** On a session of its own for `cloud`, or on a session it shares (the run's). */
+  constructor(cloud: CloudConfig | Session, opts: SessionOptions = {}) {
+    this.session = cloud instanceof Session ? cloud : openSession(cloud, opts);
     this.network = new NeutronApi(this.session);
     this.compute = new NovaApi(this.session);
     this.image = new GlanceApi(this.session);
@@ -89,19 +82,11 @@ export class RestOpenStackClient implements OpenStackClient {
   deleteVolume: OpenStackClient['deleteVolume'] = (id) => this.volume.deleteVolume(id);
 }
 
-/** The cloud an environment points at: `openstack.cloud` of its clouds.yaml (content or file), plus its CA bundle. */
-export function cloudFromDesired(desired: Desired): CloudConfig {
-  const o = desired.config.openstack;
-  let text = o.cloudsYaml;
-  let baseDir = desired.dir;
-  if (text === undefined) {
-    const file = path.resolve(desired.dir, o.cloudsYamlFile ?? 'clouds.yaml');
-    text = fs.readFileSync(file, 'utf8');
-    baseDir = path.dirname(file);
-  }
-  return parseCloud(text, o.cloud, { baseDir, caBundle: o.caBundle });
-}
-
-export function createOpenStackClient(desired: Desired, opts: SessionOptions = {}): RestOpenStackClient {
-  return new RestOpenStackClient(cloudFromDesired(desired), opts);
+/** A client on the run's shared session: `settings` is the environment's `openstack` section, `envDir` its directory. */
+export function createOpenStackClient(
+  settings: OpenStackSettings,
+  envDir: string,
+  opts: SessionOptions = {},
+): RestOpenStackClient {
+  return new RestOpenStackClient(runSession(settings, envDir, opts));
 }

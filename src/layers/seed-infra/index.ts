@@ -31,7 +31,7 @@ export function seedInfraLayer(
       client =
         typeof opts.client === 'function'
           ? opts.client(ctx.desired, ctx)
-          : createOpenStackClient(ctx.desired, { log: (m) => ctx.log.debug(m) });
+          : createOpenStackClient(ctx.desired.config.openstack, ctx.desired.dir, { log: (m) => ctx.log.debug(m) });
     }
     return client;
   };
