@@ -4,7 +4,7 @@ import path from 'node:path';
 import { parseCloud } from '../../src/openstack/cloud-config.js';
 import { NeutronApi } from '../../src/openstack/network.js';
 import { Session } from '../../src/openstack/session.js';
-import { kubeRequester, type KubeRequester } from '../../src/lock/kube-rest.js';
+import { createKubeClient, type KubeClient } from '../../src/kube/index.js';
 import { labEnv } from '../../test/lab/mirror/lab.js';
 import { labCloudsYamlPath } from './action-fixture.js';
 
@@ -15,8 +15,8 @@ export function labSeedKubeconfigPath(): string {
   return p;
 }
 
-export function labKube(): KubeRequester {
-  return kubeRequester(fs.readFileSync(labSeedKubeconfigPath(), 'utf8'));
+export function labKube(): KubeClient {
+  return createKubeClient(fs.readFileSync(labSeedKubeconfigPath(), 'utf8'));
 }
 
 export function labNeutron(): NeutronApi {

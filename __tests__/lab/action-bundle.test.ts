@@ -37,10 +37,10 @@ afterEach(() => {
 });
 
 afterAll(async () => {
-  await labKube().request(
-    'DELETE',
-    `/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/${lockName(environment)}`,
-  );
+  await labKube().request({
+    method: 'DELETE',
+    path: `/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/${lockName(environment)}`,
+  });
   await f?.close();
   if (outDir) fs.rmSync(outDir, { recursive: true, force: true });
 });

@@ -60,7 +60,7 @@ afterEach(() => {
 });
 
 afterAll(async () => {
-  await labKube().request('DELETE', leasePath);
+  await labKube().request({ method: 'DELETE', path: leasePath });
   await f?.close();
 });
 
@@ -131,7 +131,7 @@ describe('apply on push to main', () => {
     expect(r.main.summary).toContain(
       `Lock: held ${marker}, then ${lease} as https://github.com/acme/platform/actions/runs/`,
     );
-    expect((await labKube().request('GET', leasePath)).status).toBe(404);
+    expect((await labKube().request({ method: 'GET', path: leasePath })).status).toBe(404);
     expect(await labNeutron().listSecurityGroups({ name: lockName(environment) })).toEqual([]);
 
     // The artifact: one .age file, uploaded raw with the retention from config.
@@ -343,7 +343,7 @@ describe('the lock', () => {
     const deadline = Date.now() + 60_000;
     let holder = '';
     while (Date.now() < deadline && !holder) {
-      const r = await kube.request('GET', leasePath);
+      const r = await kube.request({ method: 'GET', path: leasePath });
       holder = r.status === 200 ? ((r.body as { spec?: { holderIdentity?: string } }).spec?.holderIdentity ?? '') : '';
       if (!holder) await new Promise((res) => setTimeout(res, 250));
     }
@@ -364,15 +364,19 @@ describe('the lock', () => {
 
   it('takes over expired locks on both sides', async () => {
     const old = new Date(Date.now() - 3_600_000).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
-    const lease = await labKube().request('POST', '/apis/coordination.k8s.io/v1/namespaces/kube-system/leases', {
-      apiVersion: 'coordination.k8s.io/v1',
-      kind: 'Lease',
-      metadata: { name: lockName(environment) },
-      spec: {
-        holderIdentity: 'https://github.com/acme/platform/actions/runs/1',
-        leaseDurationSeconds: 60,
-        acquireTime: old,
-        renewTime: old,
+    const lease = await labKube().request({
+      method: 'POST',
+      path: '/apis/coordination.k8s.io/v1/namespaces/kube-system/leases',
+      body: {
+        apiVersion: 'coordination.k8s.io/v1',
+        kind: 'Lease',
+        metadata: { name: lockName(environment) },
+        spec: {
+          holderIdentity: 'https://github.com/acme/platform/actions/runs/1',
+          leaseDurationSeconds: 60,
+          acquireTime: old,
+          renewTime: old,
+        },
       },
     });
     expect(lease.status).toBe(201);
@@ -385,7 +389,7 @@ describe('the lock', () => {
     const r = keep(await apply({}, { 'lock-timeout': '5' }));
     expect(r.main.code, log(r.main)).toBe(0);
     expect(r.main.stdout).not.toContain('waiting');
-    expect((await labKube().request('GET', leasePath)).status).toBe(404);
+    expect((await labKube().request({ method: 'GET', path: leasePath })).status).toBe(404);
     expect(await neutron.listSecurityGroups({ name: lockName(environment) })).toEqual([]);
   });
 });

@@ -6,9 +6,10 @@ import { OpenStackMarkerLock } from '../../src/lock/openstack-marker.js';
 import { labKube, labNeutron } from '../helpers/action-lab.js';
 
 const name = `capi-mgmt-lt-${randomBytes(3).toString('hex')}-lock`;
+const leaseRef = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', name, namespace: 'kube-system' };
 
 afterAll(async () => {
-  await labKube().request('DELETE', `/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/${name}`);
+  await labKube().delete(leaseRef);
   const neutron = labNeutron();
   for (const g of await neutron.listSecurityGroups({ name })) await neutron.deleteSecurityGroup(g.id);
 });
@@ -22,8 +23,7 @@ describe('LeaseLock on the lab Kubernetes', () => {
     const loser = a.ok ? b : a;
     expect(!loser.ok && loser.current.holder).toBe(winner);
     await lock.renew(winner, 30);
-    const lease = (await labKube().request('GET', `/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/${name}`))
-      .body as {
+    const lease = (await labKube().get(leaseRef)) as unknown as {
       spec: { holderIdentity: string; leaseDurationSeconds: number; renewTime: string };
     };
     expect(lease.spec).toMatchObject({ holderIdentity: winner, leaseDurationSeconds: 30 });

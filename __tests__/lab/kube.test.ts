@@ -1,13 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiException, KubeConfig, KubernetesObjectApi, PatchStrategy } from '@kubernetes/client-node';
 import {
   createKubeClient,
   FIELD_MANAGER,
+  KubeConflictError,
+  KubeNotFoundError,
+  parseKubeconfig,
   parseManifests,
   substituteVariables,
+  withToken,
   type KubeClient,
   type KubeObject,
+  type WatchEvent,
 } from '../../src/kube/index.js';
 import { WaitTimeoutError } from '../../src/util/wait.js';
 import { labKubeconfig } from '../../test/lab/mirror/lab.js';
@@ -65,7 +69,6 @@ spec:
 `;
 
 let kube: KubeClient;
-let raw: KubernetesObjectApi;
 const lines: string[] = [];
 const log = (m: string): void => void lines.push(m);
 
@@ -74,11 +77,7 @@ function objects(vars: Record<string, string> = {}): KubeObject[] {
 }
 
 beforeAll(() => {
-  const text = labKubeconfig('seed');
-  kube = createKubeClient(text);
-  const kc = new KubeConfig();
-  kc.loadFromString(text);
-  raw = KubernetesObjectApi.makeApiClient(kc);
+  kube = createKubeClient(labKubeconfig('seed'));
 });
 
 afterAll(async () => {
@@ -152,15 +151,16 @@ describe('kube client on the lab apiserver', () => {
   });
 
   it('does not take fields another manager owns unless forced', async () => {
-    await raw.patch(
+    await kube.patch(
+      { apiVersion: 'v1', kind: 'ConfigMap', name: 'settings', namespace: ns },
       { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'settings', namespace: ns }, data: { mode: 'manual' } },
-      undefined,
-      undefined,
-      'someone-else',
-      true,
-      PatchStrategy.ServerSideApply,
+      { type: 'apply', fieldManager: 'someone-else', force: true },
     );
-    await expect(kube.apply(objects())).rejects.toThrow(/apply ConfigMap .*settings: HTTP 409/);
+    const refused = kube.apply(objects());
+    await expect(refused).rejects.toBeInstanceOf(KubeConflictError);
+    await expect(refused).rejects.toThrow(
+      /^apply ConfigMap .*settings: HTTP 409 Conflict: Apply failed with 1 conflict/,
+    );
     await kube.apply(objects(), { force: true });
     expect((await kube.get({ apiVersion: 'v1', kind: 'ConfigMap', name: 'settings', namespace: ns }))?.data).toEqual({
       mode: 'fast',
@@ -175,32 +175,193 @@ describe('kube client on the lab apiserver', () => {
   });
 });
 
+describe('kube client writes with preconditions, subresources, tokens, watches, raw requests', () => {
+  const rw = `${ns}-rw`;
+  const cm = (name: string, data: Record<string, string>, resourceVersion?: string): KubeObject => ({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name, namespace: rw, ...(resourceVersion ? { resourceVersion } : {}) },
+    data,
+  });
+  const ref = (name: string) => ({ apiVersion: 'v1', kind: 'ConfigMap', name, namespace: rw });
+
+  beforeAll(async () => {
+    await kube.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: rw } });
+  });
+  afterAll(async () => {
+    await kube?.delete({ apiVersion: 'v1', kind: 'Namespace', name: rw });
+  });
+
+  it('creates once, then replaces only from the current resourceVersion (409 typed conflict)', async () => {
+    const created = await kube.create(cm('cas', { v: '1' }));
+    const v1 = created.metadata.resourceVersion!;
+    expect(v1).toMatch(/^\d+$/);
+    const again = await kube.create(cm('cas', { v: 'x' })).catch((e: unknown) => e);
+    expect(again).toBeInstanceOf(KubeConflictError);
+    expect(again).toMatchObject({ status: 409, reason: 'AlreadyExists', verb: 'create' });
+
+    const replaced = await kube.replace(cm('cas', { v: '2' }, v1));
+    expect(replaced.data).toEqual({ v: '2' });
+    const stale = await kube.replace(cm('cas', { v: '3' }, v1)).catch((e: unknown) => e);
+    expect(stale).toBeInstanceOf(KubeConflictError);
+    expect(stale).toMatchObject({ reason: 'Conflict', target: `ConfigMap ${rw}/cas` });
+    expect((stale as Error).message).toMatch(/the object has been modified/);
+    expect((await kube.get(ref('cas')))?.data).toEqual({ v: '2' });
+  });
+
+  it('patches by merge, strategic merge, JSON patch and apply, each refusing a stale resourceVersion', async () => {
+    const start = await kube.create(cm('patched', { a: '1' }));
+    const stale = start.metadata.resourceVersion!;
+    let rv = stale;
+    const steps: Array<[Parameters<KubeClient['patch']>[2]['type'], unknown, Record<string, string>]> = [
+      ['merge', { data: { b: '2' } }, { a: '1', b: '2' }],
+      ['strategic', { data: { c: '3' } }, { a: '1', b: '2', c: '3' }],
+      ['json', [{ op: 'replace', path: '/data/a', value: '0' }], { a: '0', b: '2', c: '3' }],
+      [
+        'apply',
+        { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'patched', namespace: rw }, data: { d: '4' } },
+        { a: '0', b: '2', c: '3', d: '4' },
+      ],
+    ];
+    for (const [type, body, want] of steps) {
+      const out = await kube.patch(ref('patched'), body, { type, resourceVersion: rv });
+      expect(out.data, type).toEqual(want);
+      const refused = await kube.patch(ref('patched'), body, { type, resourceVersion: stale }).catch((e: unknown) => e);
+      expect(refused, type).toBeInstanceOf(KubeConflictError);
+      expect((await kube.get(ref('patched')))?.metadata.resourceVersion, type).toBe(out.metadata.resourceVersion);
+      rv = out.metadata.resourceVersion!;
+    }
+    // No precondition: last writer wins.
+    expect((await kube.patch(ref('patched'), { data: { e: '5' } }, { type: 'merge' })).data).toMatchObject({ e: '5' });
+  });
+
+  it('deletes only from the current resourceVersion when asked to', async () => {
+    const o = await kube.create(cm('gone', {}));
+    const v1 = o.metadata.resourceVersion!;
+    const v2 = (await kube.patch(ref('gone'), { data: { x: '1' } }, { type: 'merge' })).metadata.resourceVersion!;
+    await expect(kube.delete(ref('gone'), { resourceVersion: v1 })).rejects.toBeInstanceOf(KubeConflictError);
+    expect(await kube.get(ref('gone'))).toBeDefined();
+    expect(await kube.delete(ref('gone'), { resourceVersion: v2 })).toBe(true);
+    expect(await kube.delete(ref('gone'), { resourceVersion: v2 })).toBe(false);
+  });
+
+  it('writes the status subresource without touching spec, and the main resource ignores status', async () => {
+    const wref = { apiVersion: `${group}/v1`, kind: 'Widget', name: 'status-w', namespace: rw };
+    const w = await kube.create({
+      apiVersion: wref.apiVersion,
+      kind: 'Widget',
+      metadata: { name: wref.name, namespace: rw },
+      spec: { size: 1 },
+    });
+    const viaMain = await kube.replace({ ...w, spec: { size: 2 }, status: { phase: 'ignored' } });
+    expect(viaMain.spec).toEqual({ size: 2 });
+    expect(viaMain.status).toBeUndefined();
+    const withStatus = await kube.replaceStatus({ ...viaMain, spec: { size: 99 }, status: { phase: 'Ready' } });
+    expect(withStatus.status).toEqual({ phase: 'Ready' });
+    expect(withStatus.spec).toEqual({ size: 2 });
+    // The version read before the status write is stale now.
+    await expect(kube.replaceStatus({ ...viaMain, status: { phase: 'Old' } })).rejects.toBeInstanceOf(
+      KubeConflictError,
+    );
+    const merged = await kube.patch(wref, { status: { observed: 2 } }, { type: 'merge', subresource: 'status' });
+    expect(merged.status).toEqual({ phase: 'Ready', observed: 2 });
+    expect((await kube.get(wref))?.status).toEqual({ phase: 'Ready', observed: 2 });
+  });
+
+  it('requests a ServiceAccount token that authenticates as that ServiceAccount', async () => {
+    await kube.create({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'robot', namespace: rw } });
+    const before = Date.now();
+    const { token, expiresAt } = await kube.createToken({ namespace: rw, name: 'robot' }, { expirationSeconds: 600 });
+    expect(token.split('.')).toHaveLength(3);
+    expect(expiresAt.getTime()).toBeGreaterThan(before + 500_000);
+    expect(expiresAt.getTime()).toBeLessThan(before + 700_000);
+    const asRobot = createKubeClient(withToken(parseKubeconfig(labKubeconfig('seed')), token));
+    const review = await asRobot.request({
+      method: 'POST',
+      path: '/apis/authentication.k8s.io/v1/selfsubjectreviews',
+      body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' },
+    });
+    expect(review.status).toBe(201);
+    expect(review.body).toMatchObject({ status: { userInfo: { username: `system:serviceaccount:${rw}:robot` } } });
+    // RBAC applies to the token: the robot may not read ConfigMaps.
+    const denied = await asRobot.get(ref('cas')).catch((e: unknown) => e);
+    expect(denied).toMatchObject({ status: 403, reason: 'Forbidden', verb: 'read' });
+    await expect(kube.createToken({ namespace: rw, name: 'nobody' })).rejects.toBeInstanceOf(KubeNotFoundError);
+  });
+
+  it('lists with a resourceVersion and watches every change after it, in order', async () => {
+    const { items, resourceVersion } = await kube.listWithVersion('v1', 'ConfigMap', {
+      namespace: rw,
+      labelSelector: 'watched=yes',
+    });
+    expect(items).toEqual([]);
+    expect(resourceVersion).toMatch(/^\d+$/);
+    const stop = new AbortController();
+    const seen: WatchEvent[] = [];
+    const watching = (async () => {
+      for await (const ev of kube.watch(
+        { apiVersion: 'v1', kind: 'ConfigMap', namespace: rw },
+        {
+          labelSelector: 'watched=yes',
+          resourceVersion,
+          signal: stop.signal,
+        },
+      )) {
+        if (ev.type === 'BOOKMARK') continue;
+        seen.push(ev);
+        if (ev.type === 'DELETED') stop.abort();
+      }
+    })();
+    // Written after the list: the watch from its version sees all of them, even if it opens later.
+    const labelled = { ...cm('w', { n: '1' }), metadata: { name: 'w', namespace: rw, labels: { watched: 'yes' } } };
+    await kube.create(labelled);
+    await kube.patch(ref('w'), { data: { n: '2' } }, { type: 'merge' });
+    await kube.delete(ref('w'));
+    await watching;
+    expect(seen.map((e) => e.type)).toEqual(['ADDED', 'MODIFIED', 'DELETED']);
+    expect(seen.map((e) => (e.type === 'BOOKMARK' ? undefined : e.object.data))).toEqual([
+      { n: '1' },
+      { n: '2' },
+      { n: '2' },
+    ]);
+  });
+
+  it('ends a watch when the server closes it (timeoutSeconds)', async () => {
+    const t0 = Date.now();
+    const events: string[] = [];
+    for await (const ev of kube.watch({ apiVersion: 'v1', kind: 'ConfigMap', namespace: rw }, { timeoutSeconds: 1 })) {
+      events.push(ev.type);
+    }
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    // Without a resourceVersion the watch starts with the current objects.
+    expect(events).toContain('ADDED');
+  });
+
+  it('sends raw requests and returns any status with the parsed body', async () => {
+    const found = await kube.request({ method: 'GET', path: `/api/v1/namespaces/${rw}/configmaps/cas` });
+    expect(found.status).toBe(200);
+    expect(found.body).toMatchObject({ kind: 'ConfigMap', data: { v: '2' } });
+    const missing = await kube.request({ method: 'GET', path: `/api/v1/namespaces/${rw}/configmaps/none` });
+    expect(missing.status).toBe(404);
+    expect(missing.body).toMatchObject({ kind: 'Status', reason: 'NotFound' });
+    const listed = await kube.request({
+      method: 'GET',
+      path: `/api/v1/namespaces/${rw}/configmaps`,
+      query: { fieldSelector: 'metadata.name=cas', limit: 5 },
+    });
+    expect((listed.body as { items: KubeObject[] }).items.map((i) => i.metadata.name)).toEqual(['cas']);
+    const health = await kube.request({ method: 'GET', path: '/readyz' });
+    expect(health).toMatchObject({ status: 200, body: 'ok' });
+  });
+});
+
 /** Set a Ready condition through the status subresource, as a controller would. */
 async function patchStatus(ref: { apiVersion: string; kind: string; name: string; namespace: string }): Promise<void> {
-  const kc = new KubeConfig();
-  kc.loadFromString(labKubeconfig('seed'));
   const body = {
     apiVersion: ref.apiVersion,
     kind: ref.kind,
     metadata: { name: ref.name, namespace: ref.namespace },
     status: { conditions: [{ type: 'Ready', status: 'True' }] },
   };
-  const url = `${kc.getCurrentCluster()!.server}/apis/${ref.apiVersion}/namespaces/${ref.namespace}/widgets/${ref.name}/status?fieldManager=test-controller&force=true`;
-  const opts: { headers?: Record<string, string> } & Record<string, unknown> = {};
-  await kc.applyToHTTPSOptions(opts);
-  const { request } = await import('node:https');
-  await new Promise<void>((ok, fail) => {
-    const req = request(
-      url,
-      { ...opts, method: 'PATCH', headers: { 'content-type': 'application/apply-patch+yaml' } },
-      (res) => {
-        res.resume();
-        res.on('end', () =>
-          res.statusCode === 200 ? ok() : fail(new ApiException(res.statusCode ?? 0, 'status patch failed', '', {})),
-        );
-      },
-    );
-    req.on('error', fail);
-    req.end(JSON.stringify(body));
-  });
+  await kube.patch(ref, body, { type: 'apply', subresource: 'status', fieldManager: 'test-controller', force: true });
 }

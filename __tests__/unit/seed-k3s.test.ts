@@ -1,11 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
 import { testDesired } from '../helpers/desired.js';
 import { diffSeedK3s, type SeedK3sObserved } from '../../src/layers/seed-k3s/diff.js';
 import { seedTarget } from '../../src/layers/seed-k3s/endpoint.js';
-import { apiAddressOf, rewriteForTunnel } from '../../src/layers/seed-k3s/kubeconfig.js';
 import { parseBootstrapResult } from '../../src/layers/seed-k3s/result.js';
 import { bootstrapCommand } from '../../src/layers/seed-k3s/remote.js';
 import { BOOTSTRAP_SCRIPT } from '../../src/layers/seed-k3s/bootstrap-script.js';
@@ -162,57 +160,6 @@ describe('bootstrap command', () => {
       cmd.replace(/ bash -c /, " printf '%s' ").replace(/ capi-mgmt-bootstrap$/, ''),
     ]);
     expect(printed.toString()).toBe(BOOTSTRAP_SCRIPT);
-  });
-});
-
-describe('K3s kubeconfig through the tunnel', () => {
-  const k3sYaml = (server: string) =>
-    [
-      'apiVersion: v1',
-      'clusters:',
-      '- cluster:',
-      '    certificate-authority-data: Q0E=',
-      `    server: ${server}`,
-      '  name: default',
-      'contexts:',
-      '- context: {cluster: default, user: default}',
-      '  name: default',
-      'current-context: default',
-      'kind: Config',
-      'users:',
-      '- name: default',
-      '  user: {client-certificate-data: Q0VSVA==, client-key-data: S0VZ}',
-    ].join('\n');
-
-  it('finds the API address as seen on the seed', () => {
-    expect(apiAddressOf(k3sYaml('https://127.0.0.1:6443'))).toEqual({ host: '127.0.0.1', port: 6443 });
-    expect(apiAddressOf(k3sYaml('https://[::1]:6443'))).toEqual({ host: '::1', port: 6443 });
-  });
-
-  it('points a loopback server at the local port and keeps the credentials', () => {
-    const doc = parse(rewriteForTunnel(k3sYaml('https://127.0.0.1:6443'), 40123)) as {
-      clusters: Array<{ cluster: Record<string, string> }>;
-      users: Array<{ user: Record<string, string> }>;
-    };
-    expect(doc.clusters[0]!.cluster).toEqual({
-      'certificate-authority-data': 'Q0E=',
-      server: 'https://127.0.0.1:40123',
-    });
-    expect(doc.users[0]!.user['client-key-data']).toBe('S0VZ');
-  });
-
-  it('keeps TLS verification against a non-loopback name with tls-server-name', () => {
-    const doc = parse(rewriteForTunnel(k3sYaml('https://seed.internal:6443'), 40123)) as {
-      clusters: Array<{ cluster: Record<string, string> }>;
-    };
-    expect(doc.clusters[0]!.cluster).toMatchObject({
-      server: 'https://127.0.0.1:40123',
-      'tls-server-name': 'seed.internal',
-    });
-  });
-
-  it('refuses a kubeconfig without a server', () => {
-    expect(() => apiAddressOf('kind: Config\nclusters: []\n')).toThrow(/names no API server/);
   });
 });
 

@@ -1,19 +1,12 @@
 /**
- * The Kubernetes boundary: server-side apply, dry-run diff, get/list/delete
- * and waits, for any kind, through @kubernetes/client-node's
- * KubernetesObjectApi. Everything else in the tool talks to `KubeClient`.
+ * The Kubernetes boundary: the one client the tool talks to any API server
+ * through. Reads, writes with resourceVersion preconditions, server-side
+ * apply and dry-run diffs, subresources (status, TokenRequest), watches and
+ * the waits built on them, and a raw request for anything else. Requests go
+ * through client-node's HTTP stack (see transport.ts); failures are the
+ * typed errors of errors.ts.
  */
-import {
-  ApiException,
-  HttpMethod,
-  KubernetesObjectApi,
-  PatchStrategy,
-  VersionApi,
-  Watch,
-  type KubeConfig,
-  type KubernetesObject,
-  type ResponseContext,
-} from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { sleep, WaitTimeoutError } from '../util/wait.js';
 import {
   changedPaths,
@@ -23,10 +16,100 @@ import {
   hasCondition,
   normalizeForDiff,
 } from './compare.js';
-import { loadKubeconfig } from './kubeconfig.js';
-import { applyOrder, describeRef, isCrd, plain, refOf, type KubeObject, type ObjectRef } from './objects.js';
+import {
+  KubeApiError,
+  KubeConnectionError,
+  KubeGoneError,
+  KubeNotFoundError,
+  kubeApiError,
+  type KubeOperation,
+} from './errors.js';
+import { parseKubeconfig, toClientConfig, type Kubeconfig } from './kubeconfig.js';
+import { applyOrder, describeRef, isCrd, refOf, type KubeObject, type ObjectRef } from './objects.js';
+import { Transport, type RawRequest, type RawResponse, type ResourcePaths } from './transport.js';
+import { watchEvents, type WatchEvent } from './watch.js';
 
 export const FIELD_MANAGER = 'capi-mgmt';
+
+/** A kind, optionally narrowed to one namespace (all namespaces when absent). */
+export interface KindRef {
+  apiVersion: string;
+  kind: string;
+  namespace?: string;
+}
+
+export interface ListOptions {
+  namespace?: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+}
+
+export interface ListResult {
+  items: KubeObject[];
+  /** The list's resourceVersion: start a watch here to see every later change. Empty for an unknown kind. */
+  resourceVersion: string;
+}
+
+export interface WriteOptions {
+  /** Validate and admit, but persist nothing (`dryRun=All`). */
+  dryRun?: boolean;
+  /** Defaults to `capi-mgmt`. */
+  fieldManager?: string;
+}
+
+/**
+ * `merge`: JSON merge patch (RFC 7386); `strategic`: Kubernetes' strategic
+ * merge (built-in kinds only); `json`: JSON patch (RFC 6902, an array of
+ * operations); `apply`: server-side apply of a partial object.
+ */
+export type PatchType = 'merge' | 'strategic' | 'json' | 'apply';
+
+const PATCH_CONTENT_TYPES: Record<PatchType, string> = {
+  merge: 'application/merge-patch+json',
+  strategic: 'application/strategic-merge-patch+json',
+  json: 'application/json-patch+json',
+  apply: 'application/apply-patch+yaml',
+};
+
+export interface PatchOptions extends WriteOptions {
+  type: PatchType;
+  /** Only if the object is still at this resourceVersion; otherwise a `KubeConflictError`. */
+  resourceVersion?: string;
+  /** Server-side apply only: take over fields another manager owns. */
+  force?: boolean;
+  /** Patch a subresource (`status`) instead of the object. */
+  subresource?: 'status';
+}
+
+export interface DeleteOptions {
+  /** Only if the object is still at this resourceVersion; otherwise a `KubeConflictError`. */
+  resourceVersion?: string;
+  /** Defaults to `Background`: dependents are removed after the object. */
+  propagationPolicy?: 'Background' | 'Foreground' | 'Orphan';
+}
+
+export interface TokenOptions {
+  /** Who the token is for (`aud`); the API server's own audience when empty. */
+  audiences?: string[];
+  /** Requested lifetime; the server may shorten it (at least 600). */
+  expirationSeconds?: number;
+}
+
+export interface ServiceAccountToken {
+  token: string;
+  expiresAt: Date;
+}
+
+export interface WatchOptions extends ListOptions {
+  /** Start after this version (from a list or the last event); without it the server sends ADDED for every object first. */
+  resourceVersion?: string;
+  /** The server ends the watch after this long (default 300). */
+  timeoutSeconds?: number;
+  /** Ask for BOOKMARK events (default true). */
+  bookmarks?: boolean;
+  /** Stops the watch; iteration then ends without an error. */
+  signal?: AbortSignal;
+}
 
 export interface ApplyOptions {
   /** Take over fields another manager owns (`kubectl apply --force-conflicts`). */
@@ -57,135 +140,276 @@ export interface WaitSpec extends WaitOptions {
   describe?: (o: KubeObject | undefined) => string;
 }
 
+/**
+ * Every call that fails on the API side throws a `KubeApiError` (409 as
+ * `KubeConflictError`, 404 as `KubeNotFoundError`, 410 as `KubeGoneError`);
+ * one that gets no answer throws `KubeConnectionError`. Reads of a kind the
+ * server does not serve (a CRD not installed) find nothing rather than fail.
+ */
 export interface KubeClient {
+  /** The API server URL, for messages. */
+  readonly server: string;
   /** `v1.34.4`. */
   serverVersion(): Promise<string>;
+
+  /** The object, or undefined when it (or its kind) does not exist. */
   get(ref: ObjectRef): Promise<KubeObject | undefined>;
-  list(apiVersion: string, kind: string, o?: { namespace?: string; labelSelector?: string }): Promise<KubeObject[]>;
+  list(apiVersion: string, kind: string, o?: ListOptions): Promise<KubeObject[]>;
+  /** A list with its resourceVersion, to start a watch from. */
+  listWithVersion(apiVersion: string, kind: string, o?: ListOptions): Promise<ListResult>;
+
+  /** Create (POST); an existing object is a `KubeConflictError` (reason `AlreadyExists`). */
+  create(obj: KubeObject, o?: WriteOptions): Promise<KubeObject>;
+  /**
+   * Replace (PUT) the whole object. With `metadata.resourceVersion` set this
+   * is a compare-and-swap: a newer version on the server is a `KubeConflictError`.
+   */
+  replace(obj: KubeObject, o?: WriteOptions): Promise<KubeObject>;
+  /** Replace the status subresource; `metadata.resourceVersion` is a precondition as in `replace`. */
+  replaceStatus(obj: KubeObject, o?: WriteOptions): Promise<KubeObject>;
+  /** Patch the object or its status; `patch` is an object, or an array of operations for `json`. */
+  patch(ref: ObjectRef, patch: unknown, o: PatchOptions): Promise<KubeObject>;
+  /** Delete; true if it existed. A failed precondition is a `KubeConflictError`. */
+  delete(ref: ObjectRef, o?: DeleteOptions): Promise<boolean>;
+  /** A bound token for a ServiceAccount (the TokenRequest subresource). */
+  createToken(serviceAccount: { namespace: string; name: string }, o?: TokenOptions): Promise<ServiceAccountToken>;
+
   /** Server-side apply in dependency order; CRDs are waited for before the objects after them. */
   apply(objects: readonly KubeObject[], o?: ApplyOptions): Promise<KubeObject[]>;
   /** What `apply` would change, from a server-side dry run; reads and dry runs only. */
   diff(objects: readonly KubeObject[], o?: { force?: boolean }): Promise<ObjectDiff[]>;
-  /** Delete; true if it existed. */
-  delete(ref: ObjectRef): Promise<boolean>;
+
+  /** Changes to a kind from `o.resourceVersion` on (list first with `listWithVersion` to miss none). */
+  watch(kind: KindRef, o?: WatchOptions): AsyncIterable<WatchEvent>;
+  /** Until `spec.ready` holds for the object: list, then watch from the list's version; polls if it cannot watch. */
   waitFor(ref: ObjectRef, spec: WaitSpec): Promise<KubeObject>;
   waitForCondition(ref: ObjectRef, type: string, o: WaitOptions & { status?: string }): Promise<KubeObject>;
   waitForCrdsEstablished(names: readonly string[], o: WaitOptions): Promise<void>;
   waitForDeploymentsAvailable(refs: readonly { namespace: string; name: string }[], o: WaitOptions): Promise<void>;
+
+  /** Anything else: any status comes back as it is, with the body parsed; only a failed connection throws. */
+  request(r: RawRequest): Promise<RawResponse>;
 }
 
-const isNotFound = (e: unknown): boolean => e instanceof ApiException && e.code === 404;
-
-/** Turn client-node's exceptions into one-line messages that name the object. */
-function apiError(action: string, what: string, e: unknown): Error {
-  if (e instanceof ApiException) {
-    const body = e.body as { message?: string } | string | undefined;
-    const msg = typeof body === 'string' ? body : (body?.message ?? e.message);
-    return new Error(`${action} ${what}: HTTP ${e.code}: ${msg}`);
-  }
-  return new Error(`${action} ${what}: ${(e as Error).message}`);
+export function createKubeClient(kubeconfig: string | Kubeconfig): KubeClient {
+  const kc = typeof kubeconfig === 'string' ? parseKubeconfig(kubeconfig) : kubeconfig;
+  return new ApiClient(toClientConfig(kc));
 }
 
-/**
- * client-node's generic object API with its typed (de)serialisation taken
- * out: the built-in models drop fields newer than the client, which would
- * silently strip them from applies and blur diffs. Bodies travel as JSON.
- */
-class ObjectApi extends KubernetesObjectApi {
-  /** The collection URL client-node derives from discovery, for watches. */
-  async collectionPath(ref: ObjectRef): Promise<string> {
-    const spec: KubernetesObject = { apiVersion: ref.apiVersion, kind: ref.kind, metadata: {} };
-    if (ref.namespace) spec.metadata!.namespace = ref.namespace;
-    return this.specUriPath(spec, 'list');
+const ok = (status: number): boolean => status >= 200 && status <= 299;
+
+const kindTarget = (k: KindRef): string => `${k.kind} (${k.apiVersion})${k.namespace ? ` in ${k.namespace}` : ''}`;
+
+function unknownKind(op: KubeOperation, k: KindRef): KubeNotFoundError {
+  return new KubeNotFoundError(op, 'NotFound', `the server does not serve ${k.apiVersion} ${k.kind}`);
+}
+
+function withPrecondition(patch: unknown, type: PatchType, resourceVersion: string | undefined): unknown {
+  if (resourceVersion === undefined) return patch;
+  // The patched object carries the version; the server refuses the write with 409 if it is stale.
+  if (type === 'json') {
+    if (!Array.isArray(patch)) throw new Error('a json patch is an array of operations');
+    return [{ op: 'replace', path: '/metadata/resourceVersion', value: resourceVersion }, ...(patch as unknown[])];
+  }
+  const body = (patch ?? {}) as Record<string, unknown>;
+  const metadata = { ...((body.metadata ?? {}) as Record<string, unknown>), resourceVersion };
+  return { ...body, metadata };
+}
+
+class ApiClient implements KubeClient {
+  private readonly transport: Transport;
+  readonly server: string;
+
+  constructor(kc: KubeConfig) {
+    this.transport = Transport.for(kc);
+    this.server = kc.getCurrentCluster()?.server ?? '(unknown server)';
   }
 
-  async serverSideApply(obj: KubeObject, o: { force: boolean; dryRun: boolean }): Promise<KubeObject> {
-    const path = await this.specUriPath(structuredClone(obj) as KubernetesObject, 'patch');
-    const ctx = this.configuration.baseServer.makeRequestContext(path, HttpMethod.PATCH);
-    ctx.setHeaderParam('Accept', 'application/json');
-    ctx.setHeaderParam('Content-Type', PatchStrategy.ServerSideApply);
-    ctx.setQueryParam('fieldManager', FIELD_MANAGER);
-    if (o.force) ctx.setQueryParam('force', 'true');
-    if (o.dryRun) ctx.setQueryParam('dryRun', 'All');
-    ctx.setBody(JSON.stringify(obj));
-    return (await this.requestPromise(ctx)) as unknown as KubeObject;
-  }
-
-  protected override async processResponse<T extends KubernetesObject>(response: ResponseContext): Promise<T> {
-    if (response.httpStatusCode >= 200 && response.httpStatusCode <= 299) {
-      return JSON.parse(await response.body.text()) as T;
-    }
-    const body = await response.getBodyAsAny();
-    let parsed: unknown = body;
+  /** Send, turning a transport failure into `KubeConnectionError`. */
+  private async send(op: KubeOperation, r: RawRequest): Promise<RawResponse> {
     try {
-      parsed = typeof body === 'string' ? JSON.parse(body) : body;
-    } catch {
-      // not JSON: keep the text
+      return await this.transport.send(r);
+    } catch (e) {
+      throw new KubeConnectionError(op, this.server, e);
     }
-    throw new ApiException(response.httpStatusCode, 'Unsuccessful HTTP Request', parsed, response.headers);
   }
-}
 
-export function createKubeClient(kubeconfig: string | KubeConfig): KubeClient {
-  const kc = typeof kubeconfig === 'string' ? loadKubeconfig(kubeconfig) : kubeconfig;
-  return new ClientNodeKube(kc);
-}
+  /** Send and expect 2xx: the parsed body, or the typed error. */
+  private async call<T = KubeObject>(op: KubeOperation, r: RawRequest): Promise<T> {
+    const res = await this.send(op, r);
+    if (!ok(res.status)) throw kubeApiError(op, res.status, res.body);
+    return res.body as T;
+  }
 
-class ClientNodeKube implements KubeClient {
-  private readonly api: ObjectApi;
+  /** Discovery for a kind; undefined when the server does not serve it. */
+  private async paths(op: KubeOperation, ref: KindRef & { name?: string }): Promise<ResourcePaths | undefined> {
+    try {
+      return await this.transport.paths(ref);
+    } catch (e) {
+      const code = (e as { code?: unknown }).code;
+      if (typeof code === 'number') throw kubeApiError(op, code, (e as { body?: unknown }).body);
+      throw new KubeConnectionError(op, this.server, e);
+    }
+  }
 
-  constructor(private readonly kc: KubeConfig) {
-    this.api = kc.makeApiClient(ObjectApi);
+  private async objectPath(op: KubeOperation, ref: ObjectRef): Promise<string> {
+    const p = await this.paths(op, ref);
+    if (!p?.object) throw unknownKind(op, ref);
+    return p.object;
   }
 
   async serverVersion(): Promise<string> {
-    const v = await this.kc.makeApiClient(VersionApi).getCode();
+    const v = await this.call<{ gitVersion: string }>(
+      { verb: 'read', target: 'server version' },
+      { method: 'GET', path: '/version' },
+    );
     return v.gitVersion;
   }
 
-  private header(ref: ObjectRef): KubernetesObject {
-    const h: KubernetesObject = { apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name } };
-    if (ref.namespace) h.metadata!.namespace = ref.namespace;
-    return h;
+  async request(r: RawRequest): Promise<RawResponse> {
+    return this.send({ verb: r.method, target: r.path }, r);
   }
 
   async get(ref: ObjectRef): Promise<KubeObject | undefined> {
+    const op = { verb: 'read', target: describeRef(ref) };
+    const p = await this.paths(op, ref);
+    if (!p?.object) return undefined;
+    const res = await this.send(op, { method: 'GET', path: p.object });
+    if (res.status === 404) return undefined;
+    if (!ok(res.status)) throw kubeApiError(op, res.status, res.body);
+    return res.body as KubeObject;
+  }
+
+  async list(apiVersion: string, kind: string, o: ListOptions = {}): Promise<KubeObject[]> {
+    return (await this.listWithVersion(apiVersion, kind, o)).items;
+  }
+
+  async listWithVersion(apiVersion: string, kind: string, o: ListOptions = {}): Promise<ListResult> {
+    const k = { apiVersion, kind, ...(o.namespace ? { namespace: o.namespace } : {}) };
+    const op = { verb: 'list', target: kindTarget(k) };
+    const p = await this.paths(op, k);
+    if (!p) return { items: [], resourceVersion: '' };
+    const list = await this.call<{ items?: KubeObject[]; metadata?: { resourceVersion?: string } }>(op, {
+      method: 'GET',
+      path: p.collection,
+      query: { labelSelector: o.labelSelector, fieldSelector: o.fieldSelector },
+    });
+    // Items of a list carry no apiVersion/kind; give them back so each stands alone.
+    const items = (list.items ?? []).map((i) => ({ ...i, apiVersion, kind }));
+    return { items, resourceVersion: list.metadata?.resourceVersion ?? '' };
+  }
+
+  private writeQuery(o: WriteOptions): Record<string, string | undefined> {
+    return { fieldManager: o.fieldManager ?? FIELD_MANAGER, dryRun: o.dryRun ? 'All' : undefined };
+  }
+
+  async create(obj: KubeObject, o: WriteOptions = {}): Promise<KubeObject> {
+    const ref = refOf(obj);
+    const op = { verb: 'create', target: describeRef(ref) };
+    const p = await this.paths(op, ref);
+    if (!p) throw unknownKind(op, ref);
+    return this.call(op, { method: 'POST', path: p.collection, query: this.writeQuery(o), body: obj });
+  }
+
+  async replace(obj: KubeObject, o: WriteOptions = {}): Promise<KubeObject> {
+    const ref = refOf(obj);
+    const op = { verb: 'replace', target: describeRef(ref) };
+    const path = await this.objectPath(op, ref);
+    return this.call(op, { method: 'PUT', path, query: this.writeQuery(o), body: obj });
+  }
+
+  async replaceStatus(obj: KubeObject, o: WriteOptions = {}): Promise<KubeObject> {
+    const ref = refOf(obj);
+    const op = { verb: 'replace status of', target: describeRef(ref) };
+    const path = await this.objectPath(op, ref);
+    return this.call(op, { method: 'PUT', path: `${path}/status`, query: this.writeQuery(o), body: obj });
+  }
+
+  async patch(ref: ObjectRef, patch: unknown, o: PatchOptions): Promise<KubeObject> {
+    const verb = o.type === 'apply' ? (o.dryRun ? 'dry-run apply' : 'apply') : `${o.type}-patch`;
+    const op = { verb: o.subresource ? `${verb} ${o.subresource} of` : verb, target: describeRef(ref) };
+    const path = await this.objectPath(op, ref);
+    return this.call(op, {
+      method: 'PATCH',
+      path: o.subresource ? `${path}/${o.subresource}` : path,
+      query: { ...this.writeQuery(o), force: o.type === 'apply' && o.force ? 'true' : undefined },
+      body: withPrecondition(patch, o.type, o.resourceVersion),
+      contentType: PATCH_CONTENT_TYPES[o.type],
+    });
+  }
+
+  async delete(ref: ObjectRef, o: DeleteOptions = {}): Promise<boolean> {
+    const op = { verb: 'delete', target: describeRef(ref) };
+    const p = await this.paths(op, ref);
+    if (!p?.object) return false;
+    const body = {
+      apiVersion: 'v1',
+      kind: 'DeleteOptions',
+      propagationPolicy: o.propagationPolicy ?? 'Background',
+      ...(o.resourceVersion === undefined ? {} : { preconditions: { resourceVersion: o.resourceVersion } }),
+    };
+    const res = await this.send(op, { method: 'DELETE', path: p.object, body });
+    if (res.status === 404) return false;
+    if (!ok(res.status)) throw kubeApiError(op, res.status, res.body);
+    return true;
+  }
+
+  async createToken(sa: { namespace: string; name: string }, o: TokenOptions = {}): Promise<ServiceAccountToken> {
+    const ref = { apiVersion: 'v1', kind: 'ServiceAccount', ...sa };
+    const op = { verb: 'request a token for', target: describeRef(ref) };
+    const path = await this.objectPath(op, ref);
+    const spec: Record<string, unknown> = { audiences: o.audiences ?? [] };
+    if (o.expirationSeconds !== undefined) spec.expirationSeconds = o.expirationSeconds;
+    const res = await this.call<{ status?: { token?: string; expirationTimestamp?: string } }>(op, {
+      method: 'POST',
+      path: `${path}/token`,
+      body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec },
+    });
+    const token = res.status?.token;
+    if (!token) throw new KubeApiError(op, 200, 'NoToken', 'the TokenRequest answer holds no token');
+    return { token, expiresAt: new Date(res.status?.expirationTimestamp ?? 0) };
+  }
+
+  async *watch(k: KindRef, o: WatchOptions = {}): AsyncGenerator<WatchEvent, void, undefined> {
+    const op = { verb: 'watch', target: kindTarget(k) };
+    const p = await this.paths(op, k);
+    if (!p) throw unknownKind(op, k);
+    const timeoutSeconds = o.timeoutSeconds ?? 300;
+    // The server closes the watch after timeoutSeconds; a dead connection is given a little longer, then cut.
+    const guard = AbortSignal.timeout((timeoutSeconds + 30) * 1000);
+    const signal = o.signal ? AbortSignal.any([guard, o.signal]) : guard;
+    let res;
     try {
-      const obj = await this.api.read(this.header(ref) as { metadata: { name: string; namespace: string } });
-      return plain(obj) as KubeObject;
+      res = await this.transport.open({
+        method: 'GET',
+        path: p.collection,
+        query: {
+          watch: 'true',
+          resourceVersion: o.resourceVersion || undefined,
+          allowWatchBookmarks: o.bookmarks === false ? undefined : 'true',
+          timeoutSeconds,
+          labelSelector: o.labelSelector,
+          fieldSelector: o.fieldSelector,
+        },
+        timeoutMs: 0,
+        signal,
+      });
     } catch (e) {
-      if (isNotFound(e)) return undefined;
-      // A kind whose CRD is not installed is "not found" too: the object cannot exist.
-      if (e instanceof Error && /Unrecognized API version and kind/.test(e.message)) return undefined;
-      throw apiError('read', describeRef(ref), e);
+      if (o.signal?.aborted) return;
+      throw new KubeConnectionError(op, this.server, e);
+    }
+    try {
+      yield* watchEvents(op, res);
+    } catch (e) {
+      if (e instanceof KubeApiError) throw e;
+      // Stopped by the caller: the iteration simply ends.
+      if (o.signal?.aborted) return;
+      throw new KubeConnectionError(op, this.server, e);
     }
   }
 
-  async list(apiVersion: string, kind: string, o: { namespace?: string; labelSelector?: string } = {}) {
-    try {
-      const res = await this.api.list(
-        apiVersion,
-        kind,
-        o.namespace,
-        undefined,
-        undefined,
-        undefined,
-        undefined,
-        o.labelSelector,
-      );
-      return plain(res.items) as KubeObject[];
-    } catch (e) {
-      if (e instanceof Error && /Unrecognized API version and kind/.test(e.message)) return [];
-      throw apiError('list', kind, e);
-    }
-  }
-
-  private async serverSideApply(o: KubeObject, force: boolean, dryRun: boolean): Promise<KubeObject> {
-    try {
-      return await this.api.serverSideApply(o, { force, dryRun });
-    } catch (e) {
-      throw apiError(dryRun ? 'dry-run apply' : 'apply', describeRef(refOf(o)), e);
-    }
+  private async serverSideApply(obj: KubeObject, force: boolean, dryRun: boolean): Promise<KubeObject> {
+    return this.patch(refOf(obj), obj, { type: 'apply', force, dryRun });
   }
 
   async apply(objects: readonly KubeObject[], o: ApplyOptions = {}): Promise<KubeObject[]> {
@@ -222,20 +446,11 @@ class ClientNodeKube implements KubeClient {
     return out;
   }
 
-  async delete(ref: ObjectRef): Promise<boolean> {
-    try {
-      await this.api.delete(this.header(ref), undefined, undefined, undefined, undefined, 'Background');
-      return true;
-    } catch (e) {
-      if (isNotFound(e)) return false;
-      if (e instanceof Error && /Unrecognized API version and kind/.test(e.message)) return false;
-      throw apiError('delete', describeRef(ref), e);
-    }
-  }
-
   /**
-   * Wait with a watch on the one object (cheap, prompt), re-established when
-   * the server closes it; if a watch cannot be opened, poll instead.
+   * List the one object (by name), then watch from the list's version, so no
+   * change in between is missed; list again when the server has forgotten
+   * that version (410) or ends the watch. If the kind cannot be watched
+   * (not served yet, or forbidden), poll.
    */
   async waitFor(ref: ObjectRef, spec: WaitSpec): Promise<KubeObject> {
     const start = Date.now();
@@ -247,70 +462,41 @@ class ClientNodeKube implements KubeClient {
       spec.log?.(`still waiting for ${spec.what} (${s} s, ${describe(last)})`);
     }, spec.progressMs ?? 15_000);
     progress.unref();
+    const byName = {
+      ...(ref.namespace ? { namespace: ref.namespace } : {}),
+      fieldSelector: `metadata.name=${ref.name}`,
+    };
     try {
       for (;;) {
-        last = await this.get(ref);
+        const { items, resourceVersion } = await this.listWithVersion(ref.apiVersion, ref.kind, byName);
+        last = items[0];
         if (spec.ready(last)) return last!;
         const remaining = deadline - Date.now();
         if (remaining <= 0) throw new WaitTimeoutError(spec.what, Date.now() - start, describe(last));
-        // Sessions stay under client-node's 30 s idle timeout; the loop re-reads between them.
-        const seen = await this.watchUntil(ref, last, spec.ready, Math.min(remaining, 25_000)).catch(async () => {
-          await sleep(Math.min(2000, remaining)); // watch unavailable: poll
-          return undefined;
-        });
-        if (seen) last = seen;
-        if (seen && spec.ready(seen)) return seen;
+        if (!resourceVersion) {
+          await sleep(Math.min(2000, remaining)); // kind not served (yet): poll
+          continue;
+        }
+        try {
+          const events = this.watch(ref, {
+            ...byName,
+            resourceVersion,
+            timeoutSeconds: Math.max(1, Math.ceil(Math.min(remaining, 300_000) / 1000)),
+            signal: AbortSignal.timeout(remaining),
+          });
+          for await (const ev of events) {
+            if (ev.type === 'BOOKMARK') continue;
+            last = ev.type === 'DELETED' ? undefined : ev.object;
+            if (spec.ready(last)) return last!;
+          }
+        } catch (e) {
+          if (e instanceof KubeGoneError) continue; // list again
+          await sleep(Math.min(2000, Math.max(0, deadline - Date.now()))); // cannot watch: poll
+        }
       }
     } finally {
       clearInterval(progress);
     }
-  }
-
-  /** One watch session: resolves with the first object that is ready, or undefined when it ends. */
-  private async watchUntil(
-    ref: ObjectRef,
-    from: KubeObject | undefined,
-    ready: (o: KubeObject | undefined) => boolean,
-    ms: number,
-  ): Promise<KubeObject | undefined> {
-    const path = await this.api.collectionPath(ref);
-    return new Promise<KubeObject | undefined>((resolve, reject) => {
-      let latest: KubeObject | undefined;
-      let settled = false;
-      let abort: AbortController | undefined;
-      const finish = (v: KubeObject | undefined, err?: unknown): void => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        abort?.abort();
-        if (err && v === undefined && latest === undefined) reject(err instanceof Error ? err : new Error(String(err)));
-        else resolve(v ?? latest);
-      };
-      const timer = setTimeout(() => finish(undefined), ms);
-      const params: Record<string, string | number> = {
-        fieldSelector: `metadata.name=${ref.name}`,
-        timeoutSeconds: Math.max(1, Math.ceil(ms / 1000)),
-        allowWatchBookmarks: 'true',
-      };
-      const rv = from?.metadata.resourceVersion;
-      if (typeof rv === 'string') params.resourceVersion = rv;
-      new Watch(this.kc)
-        .watch(
-          path,
-          params,
-          (phase, obj: KubeObject) => {
-            if (phase === 'BOOKMARK' || phase === 'ERROR') return;
-            latest = phase === 'DELETED' ? undefined : (obj as KubeObject);
-            if (ready(latest)) finish(latest);
-          },
-          (err: unknown) => finish(undefined, err),
-        )
-        .then((c) => {
-          abort = c;
-          if (settled) c.abort();
-        })
-        .catch((e: unknown) => finish(undefined, e));
-    });
   }
 
   async waitForCondition(ref: ObjectRef, type: string, o: WaitOptions & { status?: string }): Promise<KubeObject> {

@@ -1,6 +1,45 @@
 export { createKubeClient, FIELD_MANAGER } from './client.js';
-export type { ApplyOptions, KubeClient, ObjectDiff, WaitOptions, WaitSpec } from './client.js';
-export { loadKubeconfig, serverOf } from './kubeconfig.js';
+export type {
+  ApplyOptions,
+  DeleteOptions,
+  KindRef,
+  KubeClient,
+  ListOptions,
+  ListResult,
+  ObjectDiff,
+  PatchOptions,
+  PatchType,
+  ServiceAccountToken,
+  TokenOptions,
+  WaitOptions,
+  WaitSpec,
+  WatchOptions,
+  WriteOptions,
+} from './client.js';
+export {
+  isConflict,
+  isNotFound,
+  KubeApiError,
+  KubeConflictError,
+  KubeConnectionError,
+  KubeGoneError,
+  KubeNotFoundError,
+} from './errors.js';
+export {
+  apiAddressOf,
+  buildKubeconfig,
+  currentOf,
+  forTunnel,
+  KubeconfigError,
+  parseKubeconfig,
+  serverOf,
+  stringifyKubeconfig,
+  withServer,
+  withToken,
+} from './kubeconfig.js';
+export type { ApiAddress, Credentials, Kubeconfig, KubeconfigParts } from './kubeconfig.js';
+export type { Method, RawRequest, RawResponse } from './transport.js';
+export type { WatchEvent } from './watch.js';
 export { applyOrder, describeRef, parseManifests, refOf } from './objects.js';
 export type { KubeObject, ObjectRef } from './objects.js';
 export { substituteVariables, listVariables, MissingVariablesError } from './substitute.js';

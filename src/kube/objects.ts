@@ -6,6 +6,9 @@ export interface ObjectMeta {
   namespace?: string;
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
+  /** Set by the server; sent back on a write it makes the write conditional on this version. */
+  resourceVersion?: string;
+  uid?: string;
   [key: string]: unknown;
 }
 

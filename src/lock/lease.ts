@@ -3,47 +3,42 @@
  * Every write carries the resourceVersion it read, so two runs racing for
  * a free or expired lease cannot both win: the API server refuses one (409).
  */
-import { kubeRequester, type KubeReply, type KubeRequester } from './kube-rest.js';
+import { createKubeClient, isConflict, type KubeClient, type KubeObject } from '../kube/index.js';
 import type { AcquireResult, LockBackend, LockState } from './types.js';
 
 export const LEASE_NAMESPACE = 'kube-system';
 
-interface Lease {
-  apiVersion: 'coordination.k8s.io/v1';
-  kind: 'Lease';
-  metadata: { name: string; namespace?: string; resourceVersion?: string };
-  spec?: { holderIdentity?: string; leaseDurationSeconds?: number; acquireTime?: string; renewTime?: string };
+interface LeaseSpec {
+  holderIdentity?: string;
+  leaseDurationSeconds?: number;
+  acquireTime?: string;
+  renewTime?: string;
+}
+
+interface Lease extends KubeObject {
+  spec?: LeaseSpec;
 }
 
 /** MicroTime: RFC 3339 with exactly six fractional digits. */
 const microTime = (d: Date): string => d.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 
-function check(r: KubeReply, what: string): void {
-  if (r.status >= 200 && r.status < 300) return;
-  const msg = (r.body as { message?: string } | undefined)?.message ?? String(r.body ?? '');
-  throw new Error(`kubernetes API: ${what}: HTTP ${r.status} ${msg}`.trim());
-}
-
 export class LeaseLock implements LockBackend {
   readonly description: string;
-  private readonly kube: KubeRequester;
-  private readonly path: string;
+  private readonly kube: KubeClient;
+  private readonly ref;
 
   constructor(
-    kubeconfig: string | KubeRequester,
+    kubeconfig: string | KubeClient,
     private readonly name: string,
     private readonly namespace = LEASE_NAMESPACE,
   ) {
-    this.kube = typeof kubeconfig === 'string' ? kubeRequester(kubeconfig) : kubeconfig;
-    this.path = `/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases`;
+    this.kube = typeof kubeconfig === 'string' ? createKubeClient(kubeconfig) : kubeconfig;
+    this.ref = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', name, namespace };
     this.description = `Lease ${namespace}/${name} on the seed`;
   }
 
   private async read(): Promise<Lease | undefined> {
-    const r = await this.kube.request('GET', `${this.path}/${this.name}`);
-    if (r.status === 404) return undefined;
-    check(r, `read ${this.description}`);
-    return r.body as Lease;
+    return (await this.kube.get(this.ref)) as Lease | undefined;
   }
 
   private stateOf(l: Lease): LockState | undefined {
@@ -65,24 +60,23 @@ export class LeaseLock implements LockBackend {
 
   async tryAcquire(holder: string, ttlSeconds: number): Promise<AcquireResult> {
     const lease = await this.read();
-    if (!lease) {
-      const r = await this.kube.request('POST', this.path, this.body(holder, ttlSeconds));
-      if (r.status === 409) return this.lost();
-      check(r, `create ${this.description}`);
+    try {
+      if (!lease) {
+        await this.kube.create(this.body(holder, ttlSeconds));
+        return { ok: true };
+      }
+      const current = this.stateOf(lease);
+      const ours = current?.holder === holder;
+      if (current && !ours && current.expiresAt.getTime() > Date.now()) return { ok: false, current };
+      // Free, expired (a crashed run: take it over) or ours (renew); the resourceVersion makes it a compare-and-swap.
+      await this.kube.replace(
+        this.body(holder, ttlSeconds, lease.metadata.resourceVersion, ours ? lease.spec?.acquireTime : undefined),
+      );
       return { ok: true };
+    } catch (e) {
+      if (isConflict(e)) return this.lost();
+      throw e;
     }
-    const current = this.stateOf(lease);
-    const ours = current?.holder === holder;
-    if (current && !ours && current.expiresAt.getTime() > Date.now()) return { ok: false, current };
-    // Free, expired (a crashed run: take it over) or ours (renew); the resourceVersion makes it a compare-and-swap.
-    const r = await this.kube.request(
-      'PUT',
-      `${this.path}/${this.name}`,
-      this.body(holder, ttlSeconds, lease.metadata.resourceVersion, ours ? lease.spec?.acquireTime : undefined),
-    );
-    if (r.status === 409) return this.lost();
-    check(r, `update ${this.description}`);
-    return { ok: true };
   }
 
   /** Someone wrote between our read and our write: report them as the holder. */
@@ -100,12 +94,12 @@ export class LeaseLock implements LockBackend {
   async release(holder: string): Promise<void> {
     const lease = await this.read();
     if (!lease || lease.spec?.holderIdentity !== holder) return;
-    const r = await this.kube.request('DELETE', `${this.path}/${this.name}`, {
-      apiVersion: 'v1',
-      kind: 'DeleteOptions',
-      preconditions: { resourceVersion: lease.metadata.resourceVersion },
-    });
-    // 409: changed since we read it (taken over after expiry); 404: already gone.
-    if (r.status !== 409 && r.status !== 404) check(r, `delete ${this.description}`);
+    try {
+      // Gone already (404) is fine: delete reports false.
+      await this.kube.delete(this.ref, { resourceVersion: lease.metadata.resourceVersion });
+    } catch (e) {
+      // Changed since we read it: taken over after expiry, so no longer ours to delete.
+      if (!isConflict(e)) throw e;
+    }
   }
 }

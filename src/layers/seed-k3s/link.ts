@@ -5,7 +5,7 @@
 import type { LayerContext } from '../../engine/types.js';
 import { waitForSsh, type PortForward, type SshSession, type WaitForSshOptions } from '../../ssh/index.js';
 import { fingerprint } from '../../ssh/host-key.js';
-import { apiAddressOf, rewriteForTunnel } from './kubeconfig.js';
+import { apiAddressOf, forTunnel, parseKubeconfig, stringifyKubeconfig } from '../../kube/index.js';
 import { readK3sKubeconfig } from './remote.js';
 import type { SeedTarget } from './endpoint.js';
 
@@ -77,13 +77,14 @@ export class SeedLink {
     const session = await this.ssh();
     const raw = await readK3sKubeconfig(session);
     this.ctx.redactor.addDocument(raw);
-    const api = apiAddressOf(raw);
+    const k3s = parseKubeconfig(raw, 'the K3s kubeconfig');
+    const api = apiAddressOf(k3s);
     if (!this.tunnel || this.tunnel.remote.host !== api.host || this.tunnel.remote.port !== api.port) {
       await this.dropTunnel();
       this.tunnel = await session.forwardLocal(api.host, api.port);
       this.ctx.log.debug(`K3s API ${api.host}:${api.port} on the seed is at 127.0.0.1:${this.tunnel.port}`);
     }
-    return rewriteForTunnel(raw, this.tunnel.port);
+    return stringifyKubeconfig(forTunnel(k3s, this.tunnel.port));
   }
 
   private async dropTunnel(): Promise<void> {
