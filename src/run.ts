@@ -10,7 +10,7 @@ import type { Logger, RunSecrets } from './engine/types.js';
 import type { Outputs } from './engine/outputs.js';
 import { defaultLayers, type LayerFactory } from './layers/index.js';
 import { hasChanges, type Change, type Plan } from './plan/plan.js';
-import { Redactor } from './util/redact.js';
+import { redactError, redactingLogger, Redactor } from './util/redact.js';
 
 export type FailureReason = 'invalid-config' | 'plan-changed' | 'drift' | 'locked' | 'apply-failed' | 'usage';
 
@@ -58,7 +58,7 @@ export async function runCommand(req: RunRequest): Promise<RunOutcome> {
     });
   } catch (e) {
     if (e instanceof ConfigError) return { ok: false, failureReason: 'invalid-config', configError: e, changes: false };
-    throw e;
+    throw redactError(e);
   }
   req.onLoaded?.(loaded);
   if (req.secrets?.sshPrivateKey) loaded.redactor.add(req.secrets.sshPrivateKey);
@@ -70,7 +70,7 @@ export async function runCommand(req: RunRequest): Promise<RunOutcome> {
   const engine = new Engine({
     desired: loaded.desired,
     layers: (req.layers ?? defaultLayers)(loaded.desired),
-    log: req.log,
+    log: redactingLogger(req.log, loaded.redactor),
     redactor: loaded.redactor,
     secrets: req.secrets,
   });
@@ -126,8 +126,7 @@ export async function runCommand(req: RunRequest): Promise<RunOutcome> {
       }
     }
   } catch (e) {
-    const error = e instanceof Error ? e : new Error(String(e));
-    error.message = loaded.redactor.redact(error.message);
+    const error = redactError(e, loaded.redactor);
     if (e instanceof PlanChangedError) {
       return {
         ok: false,

@@ -10,6 +10,9 @@ import { generateIdentity, identityToRecipient } from 'age-encryption';
 import { startGitHubApi, type GitHubStandIn } from './github-api.js';
 import { runStep, repoRoot, type StepOptions } from './action-runner.js';
 import { startResultsService, type ResultsStandIn } from './results-service.js';
+import { labSecrets, scanForSecrets } from './secret-scan.js';
+
+export { scanForSecrets };
 
 export const TOKENS = { app: 'ghs_actionsapptoken0001', pat: 'ghp_deploybotpat0001', mallory: 'ghp_mallorypat0001' };
 
@@ -23,7 +26,7 @@ export interface Fixture {
   identity: string;
   recipient: string;
   kubeconfig: string;
-  /** Every secret value of the run: none may appear in any output. */
+  /** Every secret of the run, the GitHub tokens and the lab's passwords: none may appear in any output. */
   secrets: string[];
   sshKey: string;
   runId: number;
@@ -107,6 +110,8 @@ export async function makeFixture(o: {
     token,
     clientKey,
     ...sshKey.split('\n').filter((l) => l.length >= 16 && !l.startsWith('-----')),
+    ...Object.values(TOKENS),
+    ...labSecrets(path.join(repoRoot, '.lab')),
   ];
 
   const github = await startGitHubApi({
@@ -184,14 +189,4 @@ export function pushEvent(g: GitHubStandIn, sha: string): unknown {
     head_commit: { id: sha, message: 'Merge pull request' },
     repository: { full_name: `${g.owner}/${g.repo}`, name: g.repo, owner: { login: g.owner } },
   };
-}
-
-export function scanForSecrets(secrets: readonly string[], texts: Record<string, string | Buffer>): string[] {
-  const leaks: string[] = [];
-  for (const [where, t] of Object.entries(texts)) {
-    const s = Buffer.isBuffer(t) ? t.toString('latin1') : t;
-    for (const secret of secrets)
-      if (secret && s.includes(secret)) leaks.push(`${where} contains ${secret.slice(0, 6)}…`);
-  }
-  return leaks;
 }

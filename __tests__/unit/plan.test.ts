@@ -140,11 +140,11 @@ describe('Redactor', () => {
     expect(r.redact('clouds: lab secret=abcdef123456')).toBe('clouds: lab secret=(sensitive)');
   });
 
-  it('masks PEM bodies line by line and ignores short values', () => {
+  it('masks PEM bodies line by line, and short values whole', () => {
     const r = new Redactor();
     r.add('-----BEGIN KEY-----\nAAAAB3NzaC1yc2EAAAADAQABAAABAQ\nBBBBB3NzaC1yc2EAAAADAQABAAABAQ\n-----END KEY-----\n');
     r.add('abc');
-    expect(r.redact('line AAAAB3NzaC1yc2EAAAADAQABAAABAQ and abc')).toBe('line (sensitive) and abc');
+    expect(r.redact('line AAAAB3NzaC1yc2EAAAADAQABAAABAQ and abc')).toBe('line (sensitive) and (sensitive)');
     expect(r.redact('-----BEGIN KEY-----')).toBe('-----BEGIN KEY-----');
   });
 });

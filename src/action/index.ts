@@ -6,9 +6,10 @@ import * as core from '@actions/core';
 import { run } from './main.js';
 import { post } from './post.js';
 import { isPost } from './state.js';
+import { redactError } from '../util/redact.js';
 
 if (isPost()) {
-  post().catch((e: unknown) => core.warning(`post step: ${e instanceof Error ? e.message : String(e)}`));
+  post().catch((e: unknown) => core.warning(`post step: ${redactError(e).message}`));
 } else {
-  run().catch((e: unknown) => core.setFailed(e instanceof Error ? e.message : String(e)));
+  run().catch((e: unknown) => core.setFailed(redactError(e).message));
 }

@@ -19,6 +19,7 @@ import { ActionLogger } from './logger.js';
 import { markMainStarted } from './state.js';
 import { summaryMarkdown } from './summary.js';
 import { afterRun, beforeApply, type Report } from './github-steps.js';
+import { redactError } from '../util/redact.js';
 
 export interface ActionDeps {
   layers?: LayerFactory;
@@ -89,10 +90,13 @@ export async function run(deps: ActionDeps = {}): Promise<void> {
       reconcile: settings.reconcile,
       expectedHash: approval?.approved.hash,
       layers: lock ? (d) => lockedLayers(base(d), lock) : base,
-      onLoaded: (l) => log.setRedactor(l.redactor),
+      onLoaded: (l) => {
+        l.redactor.add(settings.githubToken);
+        log.setRedactor(l.redactor);
+      },
     });
   } catch (e) {
-    outcome = { ok: false, failureReason: 'apply-failed', error: e as Error, changes: false };
+    outcome = { ok: false, failureReason: 'apply-failed', error: redactError(e), changes: false };
   }
   if (lock?.history.length) report.lines.push(`Lock: held ${lock.history.join(', then ')} as ${gh.runUrl}.`);
   await afterRun({

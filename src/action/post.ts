@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import * as core from '@actions/core';
 import { getTempPaths } from './state.js';
+import { redactError } from '../util/redact.js';
 
 export async function post(): Promise<void> {
   for (const p of getTempPaths()) {
@@ -9,7 +10,7 @@ export async function post(): Promise<void> {
       fs.rmSync(p, { force: true, recursive: true });
       core.debug(`removed ${p}`);
     } catch (e) {
-      core.warning(`could not remove ${p}: ${(e as Error).message}`);
+      core.warning(`could not remove ${p}: ${redactError(e).message}`);
     }
   }
 }

@@ -5,12 +5,20 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { ConfigError, type ConfigIssue, type SourcePos } from './errors.js';
 import { environmentSchema, PUBLIC_PATHS, SENSITIVE_PATHS } from '../model/schema.js';
 import { toConfigIssues } from './validate.js';
-import { dotted, pathKey, readYamlFile, type ParsedFile, type PathSeg, type PositionIndex } from './yaml-source.js';
+import {
+  dotted,
+  pathKey,
+  readYamlFile,
+  type ParsedFile,
+  type PathSeg,
+  type PositionIndex,
+  type SecretSources,
+} from './yaml-source.js';
 import { Redactor } from '../util/redact.js';
+import { parseYamlSecretsAsWritten } from '../util/yaml-secrets.js';
 import { toDesired, type Desired } from '../model/desired.js';
 
 export interface LoadOptions {
@@ -54,7 +62,7 @@ export function loadEnvironment(opts: LoadOptions): LoadedEnvironment {
   const issues: ConfigIssue[] = [];
   const layers: Layer[] = [];
   const seen = new Set<string>();
-  const fatal = collect(root, [], undefined, { env }, layers, seen, issues);
+  const fatal = collect(root, [], undefined, { env, isSensitive: matchesSensitive }, layers, seen, issues);
   // A file that is not a mapping, or an `extends` that cannot be followed, leaves
   // nothing sound to validate: the schema errors would only be noise.
   if (fatal) throw new ConfigError(issues);
@@ -73,7 +81,11 @@ export function loadEnvironment(opts: LoadOptions): LoadedEnvironment {
       merged = mergeInto(merged, data, [], positions, f.positions);
       f.secretPaths.forEach((p) => secretPaths.add(p));
       f.unresolved.forEach((p) => unresolved.add(p));
-      f.secretValues.filter((v) => !matchesPublic(v.path)).forEach((v) => redactor.add(v.value));
+      for (const v of f.secretValues) {
+        if (isCloudsYamlPath(v.path)) redactor.addDocument(v.value);
+        else if (matchesPublic(v.path)) redactor.addUrl(v.value);
+        else redactor.add(v.value);
+      }
       files.push(f.file);
     }
   }
@@ -115,6 +127,8 @@ export function loadEnvironment(opts: LoadOptions): LoadedEnvironment {
   issues.push(...checkCloudsYaml(config, root, positions, redactor));
   if (issues.length > 0) throw new ConfigError(issues);
   collectSensitive(config, redactor);
+  // The run adds keys and kubeconfigs of its own later; the plan's fingerprint covers these only.
+  redactor.sealConfig();
   const desired = toDesired(config, { name: config.name ?? opts.name, dir: root });
   return { desired, files, redactor };
 }
@@ -123,7 +137,7 @@ function collect(
   dir: string,
   stack: string[],
   via: SourcePos | undefined,
-  sources: { env: Record<string, string | undefined> },
+  sources: SecretSources,
   layers: Layer[],
   seen: Set<string>,
   issues: ConfigIssue[],
@@ -225,15 +239,21 @@ function matchesAny(patterns: readonly string[], p: readonly PathSeg[]): boolean
   });
 }
 
-/** Register the values at SENSITIVE_PATHS, and the secret fields inside clouds.yaml. */
+const isCloudsYamlPath = (p: readonly PathSeg[]): boolean => p.join('.') === 'openstack.cloudsYaml';
+
+/**
+ * Register the values at SENSITIVE_PATHS, the secret fields inside
+ * clouds.yaml, and the credentials of any URL (a mirror or S3 URL is public,
+ * its `user:password@` is not).
+ */
 function collectSensitive(config: unknown, redactor: Redactor): void {
   const walk = (v: unknown, p: PathSeg[]): void => {
     if (Array.isArray(v)) v.forEach((c, i) => walk(c, [...p, i]));
     else if (isPlainMap(v)) Object.entries(v).forEach(([k, c]) => walk(c, [...p, k]));
     else if (typeof v === 'string' && matchesSensitive(p)) {
-      if (p.join('.') === 'openstack.cloudsYaml') redactor.addDocument(v);
+      if (isCloudsYamlPath(p)) redactor.addDocument(v);
       else redactor.add(v);
-    }
+    } else if (typeof v === 'string') redactor.addUrl(v);
   };
   walk(config, []);
 }
@@ -264,7 +284,7 @@ function checkCloudsYaml(
   }
   let parsed: unknown;
   try {
-    parsed = parseYaml(text ?? '');
+    parsed = parseYamlSecretsAsWritten(text ?? '');
   } catch (e) {
     return [
       {

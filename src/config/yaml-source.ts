@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Node, type YAMLError } from 'yaml';
 import type { ConfigIssue, SourcePos } from './errors.js';
+import { scalarAsWritten } from '../util/yaml-secrets.js';
 
 export type PathSeg = string | number;
 
@@ -39,6 +40,8 @@ const REF = /\$\{(env|file):([^}]*)\}/g;
 
 export interface SecretSources {
   env: Record<string, string | undefined>;
+  /** Paths whose value is a secret: read as the text written, whatever YAML type it looks like. */
+  isSensitive?: (p: readonly PathSeg[]) => boolean;
 }
 
 export function readYamlFile(file: string, envDir: string, sources: SecretSources): ParsedFile {
@@ -108,7 +111,8 @@ export function readYamlFile(file: string, envDir: string, sources: SecretSource
     }
     if (isSeq(node)) return node.items.map((item, i) => build(item as Node, [...p, i]));
     if (isScalar(node)) {
-      const v = node.value;
+      // `password: 012345678` is the string written, not the number 12345678.
+      const v = sources.isSensitive?.(p) ? scalarAsWritten(node) : node.value;
       if (typeof v === 'string' && v.includes('${')) return resolveRefs(v, p, pos);
       return v;
     }

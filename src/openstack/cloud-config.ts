@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { CLOUDS_YAML_TEXT_KEYS, parseYamlSecretsAsWritten } from '../util/yaml-secrets.js';
 
 export type CloudAuth =
   | {
@@ -71,7 +71,9 @@ export function parseCloud(
   cloud: string,
   opts: { baseDir?: string; caBundle?: string } = {},
 ): CloudConfig {
-  const doc: unknown = typeof cloudsYaml === 'string' ? parseYaml(cloudsYaml) : cloudsYaml;
+  // Credentials as written: a numeric password `012345678` is sent as those nine characters.
+  const doc: unknown =
+    typeof cloudsYaml === 'string' ? parseYamlSecretsAsWritten(cloudsYaml, CLOUDS_YAML_TEXT_KEYS) : cloudsYaml;
   const clouds = isMap(doc) && isMap(doc.clouds) ? doc.clouds : undefined;
   if (!clouds) throw new CloudConfigError('clouds.yaml: expected a "clouds:" mapping');
   const c = clouds[cloud];
