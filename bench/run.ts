@@ -4,12 +4,14 @@
  *
  *   startup     cold start of the action and the CLI for `validate` (no lab)
  *   seed-infra  seed-infra against the lab OpenStack
+ *   faults      seed-infra under injected faults, 30 seeds (CAPI_FAULT_SEEDS): figures per kind
  *
- * Without a mode: startup, then seed-infra.
+ * Without a mode: startup, then seed-infra (faults takes many minutes: ask for it).
  */
 const MODES: Record<string, () => Promise<unknown>> = {
   startup: () => import('./startup.js'),
   'seed-infra': () => import('./seed-infra.js'),
+  faults: () => import('./faults.js'),
 };
 
 const asked = process.argv.slice(2);

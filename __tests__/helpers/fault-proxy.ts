@@ -10,6 +10,12 @@
  * or AFTER forwarding (the service acted, e.g. a POST created something, but
  * the client sees a failure). The "after" kinds are what make retries
  * dangerous; a correct client still converges without duplicates.
+ *
+ * The proxy also keeps the evidence a test needs: every request it saw and
+ * forwarded (so a test can show the client went through it), every fault
+ * with its kind, and a hook that runs while a forwarded request's answer is
+ * held back (the killed-run test kills the CLI there: the service acted,
+ * the client never learns it).
  */
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -33,6 +39,18 @@ export interface FaultOptions {
   kinds?: readonly FaultKind[];
   /** Only these requests may get a fault (default: all but token requests). */
   eligible?: (method: string, path: string) => boolean;
+  /** The next eligible POST gets this fault whatever the draw (once per `configure`/`start`). */
+  forcePost?: FaultKind;
+  /** Runs after the upstream answered and before the client gets the answer; the proxy waits for it. */
+  onForwarded?: (r: ForwardedRequest) => void | Promise<void>;
+}
+
+export interface ForwardedRequest {
+  method: string;
+  path: string;
+  status: number;
+  /** How many requests this proxy has forwarded, this one included. */
+  n: number;
 }
 
 /** mulberry32: small, seedable, good enough to spread faults. */
@@ -57,12 +75,16 @@ export class FaultProxy {
   private readonly sockets = new Set<Socket>();
   private random: () => number;
   readonly faults: FaultRecord[] = [];
+  /** Requests received, and those forwarded upstream. */
   requests = 0;
+  forwarded = 0;
+  private forcePending: FaultKind | undefined;
   private constructor(
     private readonly server: http.Server,
     private opts: FaultOptions,
   ) {
     this.random = seededRandom(opts.seed);
+    this.forcePending = opts.forcePost;
     server.on('connection', (s) => {
       this.sockets.add(s);
       s.on('close', () => this.sockets.delete(s));
@@ -91,6 +113,7 @@ export class FaultProxy {
   configure(opts: Partial<FaultOptions>): void {
     this.opts = { ...this.opts, ...opts };
     if (opts.seed !== undefined) this.random = seededRandom(opts.seed);
+    if ('forcePost' in opts) this.forcePending = opts.forcePost;
   }
 
   counts(): Record<string, number> {
@@ -110,7 +133,13 @@ export class FaultProxy {
     const roll = this.random();
     const which = this.random();
     const rate = method === 'POST' ? (this.opts.postRate ?? this.opts.rate) : this.opts.rate;
-    if (!eligible(method, path) || roll >= rate) return undefined;
+    if (!eligible(method, path)) return undefined;
+    if (method === 'POST' && this.forcePending) {
+      const forced = this.forcePending;
+      this.forcePending = undefined;
+      return forced;
+    }
+    if (roll >= rate) return undefined;
     const kinds = this.opts.kinds ?? FAULT_KINDS;
     return kinds[Math.floor(which * kinds.length)];
   }
@@ -140,6 +169,8 @@ export class FaultProxy {
       res.writeHead(502).end(`proxy: upstream failed: ${(e as Error).message}`);
       return;
     }
+    this.forwarded++;
+    await this.opts.onForwarded?.({ method, path, status: upstream.status, n: this.forwarded });
 
     if (fault === 'error-after') return void res.writeHead(500, { 'Content-Type': 'text/plain' }).end('injected 500');
     if (fault === 'reset-after') return void req.socket.destroy();

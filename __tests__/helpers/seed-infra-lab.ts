@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { loadEnvironment, type LoadedEnvironment } from '../../src/config/load.js';
 import { Engine } from '../../src/engine/engine.js';
 import type { Logger } from '../../src/engine/types.js';
@@ -14,23 +14,14 @@ import { seedInfraLayer, type SeedInfraOptions } from '../../src/layers/seed-inf
 import { RestOpenStackClient } from '../../src/openstack/client.js';
 import { parseCloud } from '../../src/openstack/cloud-config.js';
 import type { SessionOptions } from '../../src/openstack/session.js';
+import type { FaultProxy } from './fault-proxy.js';
+import { labCloudsPath, labFile } from './lab-parts.js';
 
-export const REPO = path.resolve(import.meta.dirname, '../..');
-export const LAB_CLOUDS = path.join(REPO, '.lab/clouds.yaml');
+export { REPO_ROOT as REPO } from './lab-parts.js';
+/** The lab's clouds.yaml (clouds `lab`, `lab-password`, `lab-admin`). */
+export const LAB_CLOUDS = labCloudsPath();
 /** A fixed key: these tests never SSH, and the lab's own key may be re-made while they run. */
 const TEST_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ7dJ5zW0V5nYl9sHfGSVtFHtp8u5pQW3nxbS0Z1Q3Rk lab-test';
-
-/** The lab's OpenStack answers (clouds.yaml written and Keystone up). */
-export async function labUp(): Promise<boolean> {
-  if (!fs.existsSync(LAB_CLOUDS)) return false;
-  try {
-    const c = parseCloud(fs.readFileSync(LAB_CLOUDS, 'utf8'), 'lab');
-    const r = await fetch(c.authUrl, { signal: AbortSignal.timeout(3000) });
-    return r.ok;
-  } catch {
-    return false;
-  }
-}
 
 export const uniqueName = (prefix: string): string =>
   `${prefix}-${Date.now().toString(36).slice(-5)}${Math.floor(Math.random() * 1296)
@@ -43,6 +34,7 @@ export function labEnvironment(
   seed: Record<string, unknown> = {},
   cloudsYamlFile = LAB_CLOUDS,
 ): LoadedEnvironment {
+  labFile('openstack', LAB_CLOUDS);
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'capi-mgmt-env-'));
   const dir = path.join(root, name);
   fs.mkdirSync(dir);
@@ -96,8 +88,19 @@ export function seedEngine(loaded: LoadedEnvironment, opts: SeedInfraOptions = {
   return { engine, layer, log };
 }
 
+/** A copy of the lab's clouds.yaml in `dir` whose `lab` cloud logs in through the proxy; the catalog follows. */
+export function writeProxiedClouds(proxy: FaultProxy, dir: string): string {
+  const doc = parse(fs.readFileSync(labFile('openstack', LAB_CLOUDS), 'utf8')) as {
+    clouds: Record<string, { auth: { auth_url: string } }>;
+  };
+  doc.clouds.lab!.auth.auth_url = proxy.url(doc.clouds.lab!.auth.auth_url);
+  const file = path.join(dir, 'clouds.yaml');
+  fs.writeFileSync(file, stringify(doc), { mode: 0o600 });
+  return file;
+}
+
 export function labClient(cloud = 'lab', opts: SessionOptions = {}): RestOpenStackClient {
-  return new RestOpenStackClient(parseCloud(fs.readFileSync(LAB_CLOUDS, 'utf8'), cloud), opts);
+  return new RestOpenStackClient(parseCloud(fs.readFileSync(labFile('openstack', LAB_CLOUDS), 'utf8'), cloud), opts);
 }
 
 export interface Inventory {

@@ -5,11 +5,9 @@ import { parse } from 'yaml';
 import { RestOpenStackClient } from '../../src/openstack/client.js';
 import { parseCloud } from '../../src/openstack/cloud-config.js';
 import { FaultProxy } from '../helpers/fault-proxy.js';
-import { LAB_CLOUDS, labClient, labUp, uniqueName } from '../helpers/seed-infra-lab.js';
+import { LAB_CLOUDS, labClient, uniqueName } from '../helpers/seed-infra-lab.js';
 
-const up = await labUp();
-
-describe.skipIf(!up)('OpenStack client on the lab', () => {
+describe('OpenStack client on the lab', () => {
   let proxy: FaultProxy;
   beforeAll(async () => {
     proxy = await FaultProxy.start({ seed: 1, rate: 0 });

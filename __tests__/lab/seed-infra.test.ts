@@ -6,39 +6,40 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasChanges, type Plan } from '../../src/plan/plan.js';
 import { seedInfraOutputs } from '../../src/layers/seed-infra/outputs.js';
 import type { RestOpenStackClient } from '../../src/openstack/client.js';
+import type { LoadedEnvironment } from '../../src/config/load.js';
 import {
   inventory,
   labClient,
   labEnvironment,
-  labUp,
   NOTHING,
   ONE_SEED,
   seedEngine,
   uniqueName,
 } from '../helpers/seed-infra-lab.js';
 
-const up = await labUp();
 const real = (p: Plan) =>
   p.changes
     .filter((c) => c.action !== 'no-op')
     .map((c) => `${c.action} ${c.address}`)
     .sort();
 
-describe.skipIf(!up)('seed-infra on the lab', () => {
+describe('seed-infra on the lab', () => {
   const name = uniqueName('si');
-  let loaded = up ? labEnvironment(name) : undefined!;
-  const seed = loaded?.desired.seedName;
+  let loaded: LoadedEnvironment;
+  let seed: string;
   let demo: RestOpenStackClient;
   let admin: RestOpenStackClient;
 
   beforeAll(() => {
+    loaded = labEnvironment(name);
+    seed = loaded.desired.seedName;
     demo = labClient('lab');
     admin = labClient('lab-admin');
   });
 
   afterAll(async () => {
     // Whatever happened above, leave nothing behind.
-    if (up) await seedEngine(labEnvironment(name)).engine.destroy();
+    if (loaded) await seedEngine(labEnvironment(name)).engine.destroy();
   });
 
   const converge = async () => {
