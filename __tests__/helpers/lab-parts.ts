@@ -32,16 +32,25 @@ export const PART_NAMES: Record<LabPart, string> = {
   mirror: 'download mirror',
 };
 
-/** The `export NAME=value` lines of the lab's env.d/*.sh files. */
+/**
+ * The lab's exports: `env` (all parts, written when the lab came up) under
+ * `env.d/*.sh` (each part's own, rewritten as parts change). The probes
+ * check that whatever they name really answers.
+ */
 export function labExports(): Record<string, string> {
   const dir = path.join(labDir(), 'env.d');
+  const files = [path.join(labDir(), 'env')];
+  if (fs.existsSync(dir))
+    files.push(
+      ...fs
+        .readdirSync(dir)
+        .filter((n) => n.endsWith('.sh'))
+        .sort()
+        .map((n) => path.join(dir, n)),
+    );
   const out: Record<string, string> = {};
-  if (!fs.existsSync(dir)) return out;
-  for (const f of fs
-    .readdirSync(dir)
-    .filter((n) => n.endsWith('.sh'))
-    .sort()) {
-    for (const line of fs.readFileSync(path.join(dir, f), 'utf8').split('\n')) {
+  for (const f of files.filter((x) => fs.existsSync(x))) {
+    for (const line of fs.readFileSync(f, 'utf8').split('\n')) {
       const m = /^export ([A-Z0-9_]+)=(.*)$/.exec(line.trim());
       if (m) out[m[1]!] = m[2]!.replace(/^'(.*)'$/, '$1');
     }
@@ -71,7 +80,7 @@ async function keystone(): Promise<string> {
 
 function exported(name: string): string {
   const v = labExports()[name];
-  if (!v) throw new NotConfigured(`${name} is not exported by ${path.join(labDir(), 'env.d')}/*.sh`);
+  if (!v) throw new NotConfigured(`${name} is not exported by ${labDir()}/env or env.d/*.sh`);
   return v;
 }
 
