@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { parse } from 'yaml';
-import { kubeRequester } from '../../src/lock/kube-rest.js';
+import { createKubeClient } from '../../src/kube/index.js';
 
 export const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
 export const START_HINT = 'start the lab with `npm run lab:up`';
@@ -87,8 +87,15 @@ function exported(name: string): string {
 async function kube(cluster: string): Promise<string> {
   const file = exported(`CAPI_LAB_KUBECONFIG_${cluster.toUpperCase()}`);
   if (!fs.existsSync(file)) throw new NotConfigured(`${file} does not exist`);
-  const r = await kubeRequester(fs.readFileSync(file, 'utf8'), PROBE_TIMEOUT_MS).request('GET', '/readyz');
-  if (r.status !== 200) throw new Error(`/readyz answered HTTP ${r.status}`);
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('the API server did not answer in time')), PROBE_TIMEOUT_MS);
+  });
+  try {
+    await Promise.race([createKubeClient(fs.readFileSync(file, 'utf8')).serverVersion(), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
   return file;
 }
 
