@@ -96,7 +96,7 @@ describe('helm CLI wrapper on the lab', () => {
   });
 
   it('installs and upgrades a repository chart from the mirror (--repo), with a values diff for plans', async () => {
-    const [v1, v2] = mirror.versions['cluster-api-janitor-openstack'];
+    const [v1, v2] = mirror.versions.janitor;
     const chart = (version: string) => ({
       kind: 'repo' as const,
       repo: mirror.url,
@@ -141,7 +141,7 @@ describe('helm CLI wrapper on the lab', () => {
       kind: 'repo' as const,
       repo: mirror.url,
       name: 'cluster-api-janitor-openstack',
-      version: mirror.versions['cluster-api-janitor-openstack'][1]!,
+      version: mirror.versions.janitor[1]!,
     };
     const r = await helm.upgradeInstall({
       release: 'janitor',
@@ -184,7 +184,7 @@ describe('helm CLI wrapper on the lab', () => {
         kind: 'repo',
         repo: mirror.url,
         name: 'cluster-api-janitor-openstack',
-        version: mirror.versions['cluster-api-janitor-openstack'][1]!,
+        version: mirror.versions.janitor[1]!,
       },
       values: [{ replicaCount: 1 }],
       skipSchemaValidation: true,

@@ -36,8 +36,13 @@ describe('download mirror', () => {
     const index = parse(await (await get('/index.yaml')).text()) as {
       entries: Record<string, Array<{ version: string; urls: string[] }>>;
     };
-    for (const chart of ['cert-manager', 'cluster-api-addon-provider', 'cluster-api-janitor-openstack'] as const) {
-      expect(index.entries[chart]!.map((e) => e.version).sort()).toEqual([...mirror.versions[chart]].sort());
+    for (const [id, chart] of [
+      ['certManager', 'cert-manager'],
+      ['addonProvider', 'cluster-api-addon-provider'],
+      ['janitor', 'cluster-api-janitor-openstack'],
+    ] as const) {
+      expect(mirror.versions[id]).toHaveLength(2);
+      expect(index.entries[chart]!.map((e) => e.version).sort()).toEqual([...mirror.versions[id]].sort());
       const tgz = await get(`/${index.entries[chart]![0]!.urls[0]}`);
       expect(tgz.status).toBe(200);
     }

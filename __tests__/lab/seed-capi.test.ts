@@ -6,7 +6,8 @@ import { KubeConfig, KubernetesObjectApi, PatchStrategy } from '@kubernetes/clie
 import { Engine } from '../../src/engine/engine.js';
 import type { Layer } from '../../src/engine/types.js';
 import { createKubeClient, type KubeClient, type KubeObject } from '../../src/kube/index.js';
-import { seedCapiLayer, VERSION_ANNOTATION } from '../../src/layers/seed-capi/index.js';
+import { VERSION_ANNOTATION } from '../../src/components/index.js';
+import { seedCapiLayer } from '../../src/layers/seed-capi/index.js';
 import { seedK3sOutputs, type SeedK3sOutputs } from '../../src/layers/seed-k3s/outputs.js';
 import type { Desired } from '../../src/model/desired.js';
 import { createToolbox } from '../../src/tools/index.js';
@@ -47,9 +48,9 @@ const versions = (i: 0 | 1) => ({
   capi: mirror.versions.capi[i]!,
   orc: mirror.versions.orc[i]!,
   capo: mirror.versions.capo[i]!,
-  certManager: mirror.versions['cert-manager'][i]!,
-  addonProvider: mirror.versions['cluster-api-addon-provider'][i]!,
-  janitor: mirror.versions['cluster-api-janitor-openstack'][i]!,
+  certManager: mirror.versions.certManager[i]!,
+  addonProvider: mirror.versions.addonProvider[i]!,
+  janitor: mirror.versions.janitor[i]!,
 });
 
 function desiredAt(i: 0 | 1): Desired {

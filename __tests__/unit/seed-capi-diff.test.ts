@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { desiredComponents } from '../../src/layers/seed-capi/components.js';
-import { diffSeedCapi, valuesDigest } from '../../src/layers/seed-capi/diff.js';
-import type { ObservedChart, ObservedManifest, SeedCapiObserved } from '../../src/layers/seed-capi/observe.js';
-import { deploymentVersion, renderProvider, VERSION_ANNOTATION } from '../../src/layers/seed-capi/transforms.js';
+import { renderProvider } from '../../src/components/capi/providers.js';
+import { valuesDigest } from '../../src/components/diff.js';
+import type { ComponentsObserved, ObservedChart, ObservedManifest } from '../../src/components/observe.js';
+import { deploymentVersion, stampComponent, VERSION_ANNOTATION } from '../../src/components/stamp.js';
+import { seedCapiComponents, seedCapiLayer } from '../../src/layers/seed-capi/index.js';
 import type { Desired } from '../../src/model/desired.js';
 import { testDesired } from '../helpers/desired.js';
 
@@ -21,8 +22,8 @@ const argsOf = (objects: ReturnType<typeof renderProvider>, ns: string, name: st
 };
 
 describe('renderProvider', () => {
-  it('substitutes clusterctl defaults, replaces controller args as azimuth-ops does, and stamps the version', () => {
-    const objects = renderProvider('capi', 'v1.14.0', fixture('capi', 'v1.14.0'));
+  it('substitutes clusterctl defaults, replaces controller args as azimuth-ops does; the stamp names source and version', () => {
+    const objects = stampComponent(renderProvider('capi', 'v1.14.0', fixture('capi', 'v1.14.0')), 'capi', 'v1.14.0');
     expect(argsOf(objects, 'capi-system', 'capi-controller-manager')).toEqual([
       '--leader-elect',
       '--diagnostics-address=0.0.0.0:8443',
@@ -54,7 +55,8 @@ describe('renderProvider', () => {
   });
 
   it('reads the version from our stamp, else from the image tag', () => {
-    const d = renderProvider('orc', 'v2.6.0', fixture('orc', 'v2.6.0')).find((o) => o.kind === 'Deployment')!;
+    const objects = stampComponent(renderProvider('orc', 'v2.6.0', fixture('orc', 'v2.6.0')), 'orc', 'v2.6.0');
+    const d = objects.find((o) => o.kind === 'Deployment')!;
     expect(deploymentVersion(d)).toEqual({ version: 'v2.6.0', managed: true });
     delete d.metadata.annotations![VERSION_ANNOTATION];
     expect(deploymentVersion(d)).toEqual({ version: 'v2.6.0', managed: false });
@@ -62,37 +64,42 @@ describe('renderProvider', () => {
 });
 
 /** Observed state that matches desired exactly. */
-function converged(desired: Desired): SeedCapiObserved {
-  const components: SeedCapiObserved['components'] = {};
-  for (const s of desiredComponents(desired)) {
-    components[s.address] =
-      s.kind === 'chart'
-        ? ({
-            kind: 'chart',
-            installed: true,
-            version: s.version,
-            status: 'deployed',
-            values: s.values,
-            unavailable: [],
-          } satisfies ObservedChart)
-        : ({
-            kind: 'manifest',
-            installed: true,
-            version: s.version,
-            managed: true,
-            missingControllers: [],
-            unavailable: [],
-            drift: [],
-          } satisfies ObservedManifest);
+function converged(desired: Desired): ComponentsObserved {
+  const components: ComponentsObserved['components'] = {};
+  for (const s of seedCapiComponents(desired)) {
+    if (s.kind === 'absent') components[s.address] = { kind: 'absent', exists: false };
+    else if (s.kind === 'objects') throw new Error('seed-capi declares no plain objects');
+    else
+      components[s.address] =
+        s.kind === 'chart'
+          ? ({
+              kind: 'chart',
+              installed: true,
+              version: s.version,
+              status: 'deployed',
+              values: s.values,
+              unavailable: [],
+            } satisfies ObservedChart)
+          : ({
+              kind: 'manifest',
+              installed: true,
+              version: s.version,
+              managed: true,
+              missingControllers: [],
+              unavailable: [],
+              drift: [],
+            } satisfies ObservedManifest);
   }
-  return { reachable: true, components, legacyWebhook: false };
+  return { reachable: true, components };
 }
 
-describe('diffSeedCapi', () => {
+const diffSeedCapi = (desired: Desired, observed: ComponentsObserved) => seedCapiLayer().diff(desired, observed);
+
+describe('seed-capi plan', () => {
   const desired = testDesired();
 
   it('plans every component as create from desired state when the seed is not reachable', () => {
-    const d = diffSeedCapi(desired, { reachable: false, components: {}, legacyWebhook: false });
+    const d = diffSeedCapi(desired, { reachable: false, components: {} });
     expect(d.changes.map((c) => [c.address, c.action])).toEqual([
       ['release/cert-manager', 'create'],
       ['provider/cluster-api', 'create'],
@@ -146,7 +153,7 @@ describe('diffSeedCapi', () => {
     ];
     (o.components['release/cert-manager'] as ObservedChart).values = { installCRDs: false };
     (o.components['release/cluster-api-addon-provider'] as ObservedChart).status = 'failed';
-    o.legacyWebhook = true;
+    o.components['webhook/capo-mutating-webhook-configuration'] = { kind: 'absent', exists: true };
     const d = diffSeedCapi(desired, o);
     const by = Object.fromEntries(d.changes.map((c) => [c.address, c]));
     expect(by['provider/cluster-api']!.reason).toMatch(/^drifted: Deployment capi-system/);

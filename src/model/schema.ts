@@ -8,6 +8,7 @@ import ipaddr from 'ipaddr.js';
 import semver from 'semver';
 import { CronExpressionParser } from 'cron-parser';
 import { DEFAULT_KUBERNETES_VERSION, DEFAULT_VERSIONS } from './versions.js';
+import { SOURCES } from '../tools/sources.js';
 
 // ---------- scalar helpers -------------------------------------------------
 
@@ -232,8 +233,8 @@ const cluster = z.strictObject({
     .meta({ description: 'Helm release and CAPI Cluster name; defaults to capi-mgmt-<environment>.' }),
   chart: z
     .strictObject({
-      repo: httpUrl.default('https://azimuth-cloud.github.io/capi-helm-charts'),
-      name: z.string().default('openstack-cluster'),
+      repo: httpUrl.default(SOURCES.openstackCluster.upstream),
+      name: z.string().default(SOURCES.openstackCluster.chart),
       version: chartVersion.optional().meta({ description: 'Defaults to versions.openstackClusterChart.' }),
     })
     .prefault({}),

@@ -33,14 +33,3 @@ export type ComponentName = keyof typeof DEFAULT_VERSIONS;
 
 /** Kubernetes version of the HA management cluster (azimuth-config's `ha` mixin). */
 export const DEFAULT_KUBERNETES_VERSION = 'v1.33.10';
-
-/** Where the upstream artefacts live; a `mirrors:` section replaces the base URLs. */
-export const DEFAULT_MIRRORS = {
-  binaries: 'https://github.com',
-  manifests: 'https://github.com',
-  charts: {
-    jetstack: 'https://charts.jetstack.io',
-    azimuth: 'https://azimuth-cloud.github.io',
-    vmwareTanzu: 'https://vmware-tanzu.github.io/helm-charts',
-  },
-} as const;

@@ -8,15 +8,16 @@ import { chmod, mkdir, mkdtemp, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import {
-  artifactSource,
-  chartSource,
+  chartLocation,
+  fileLocation,
   goArch,
   goOs,
-  type Artifact,
-  type ChartComponent,
-  type ManifestComponent,
+  type BinarySourceId,
+  type ChartSourceId,
+  type ManifestSourceId,
   type Mirrors,
-} from './artifacts.js';
+  type Platform,
+} from './sources.js';
 import { selectCache, type ArtifactCache, type CacheEntry } from './cache.js';
 import { ChecksumMismatchError, parseChecksumFile } from './checksum.js';
 import { downloadFile, downloadText } from './download.js';
@@ -29,10 +30,10 @@ export interface Toolbox {
   helm(version: string): Promise<string>;
   /** Path of a K3s binary at this version (for the seed; amd64 by default). */
   k3s(version: string, arch?: string): Promise<string>;
-  /** A provider's component manifest, as published. */
-  manifest(component: ManifestComponent, version: string): Promise<string>;
-  /** Chart repository and chart name for a component. */
-  chart(component: ChartComponent): { repo: string; chart: string };
+  /** A manifest bundle (e.g. a provider's components), as published. */
+  manifest(source: ManifestSourceId, version: string): Promise<string>;
+  /** Chart repository and chart name of a chart source. */
+  chart(source: ChartSourceId): { repo: string; chart: string };
 }
 
 export interface ToolboxOptions {
@@ -61,21 +62,22 @@ export function createToolbox(o: ToolboxOptions = {}): Toolbox {
 
   /** Download into a staging dir, verify, post-process, then hand the dir to the cache. */
   async function fetchArtifact(
-    a: Artifact,
+    a: { id: BinarySourceId | ManifestSourceId; version: string; platform?: Platform },
     entry: CacheEntry,
     finish: (staging: string, file: string) => Promise<void>,
   ) {
     const hit = await cache.find(entry);
     if (hit) return hit;
-    const src = artifactSource(a, mirrors);
+    const src = fileLocation(a.id, a.version, mirrors, a.platform);
     await mkdir(cache.stagingRoot(), { recursive: true });
     const staging = await mkdtemp(join(cache.stagingRoot(), `${entry.tool}-`));
     try {
       o.log?.info(`downloading ${src.url}`);
       const file = join(staging, src.fileName);
       const actual = await downloadFile(src.url, file, { log: o.log?.info });
-      if (src.checksumUrl) {
-        const expected = parseChecksumFile(await downloadText(src.checksumUrl), src.checksumName!, src.checksumUrl);
+      if (src.checksum) {
+        const { url, name } = src.checksum;
+        const expected = parseChecksumFile(await downloadText(url), name, url);
         if (expected !== actual) throw new ChecksumMismatchError(src.url, expected, actual);
       }
       await finish(staging, file);
@@ -91,7 +93,7 @@ export function createToolbox(o: ToolboxOptions = {}): Toolbox {
       const os = goOs();
       const arch = goArch();
       const dir = await fetchArtifact(
-        { kind: 'helm', version, os, arch },
+        { id: 'helm', version, platform: { os, arch } },
         { tool: toolName('capi-mgmt-helm', mirrors.binaries), version, arch },
         async (staging, file) => {
           const unpack = join(staging, 'unpack');
@@ -107,23 +109,25 @@ export function createToolbox(o: ToolboxOptions = {}): Toolbox {
     },
     async k3s(version, arch = 'amd64') {
       const dir = await fetchArtifact(
-        { kind: 'k3s', version, arch },
+        // The seed is amd64 unless told otherwise, whatever the runner is.
+        { id: 'k3s', version, platform: { os: 'linux', arch } },
         { tool: toolName('capi-mgmt-k3s', mirrors.binaries), version, arch },
-        async (_s, file) => {
-          await chmod(file, 0o755);
+        async (staging, file) => {
+          // Published as `k3s` or `k3s-<arch>`; kept as `k3s` either way.
+          if (file !== join(staging, 'k3s')) await rename(file, join(staging, 'k3s'));
+          await chmod(join(staging, 'k3s'), 0o755);
         },
       );
       return join(dir, 'k3s');
     },
-    async manifest(component, version) {
-      const a: Artifact = { kind: 'manifest', component, version };
+    async manifest(source, version) {
       const dir = await fetchArtifact(
-        a,
-        { tool: toolName(`capi-mgmt-manifest-${component}`, mirrors.manifests), version, arch: 'any' },
+        { id: source, version },
+        { tool: toolName(`capi-mgmt-manifest-${source}`, mirrors.manifests), version, arch: 'any' },
         async () => {},
       );
-      return readFile(join(dir, artifactSource(a).fileName), 'utf8');
+      return readFile(join(dir, fileLocation(source, version).fileName), 'utf8');
     },
-    chart: (component) => chartSource(component, mirrors),
+    chart: (source) => chartLocation(source, mirrors),
   };
 }

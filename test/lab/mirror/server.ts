@@ -1,18 +1,16 @@
 /**
  * A loopback download mirror for tests and the lab. It serves what the
- * product downloads on a real runner, with the upstream path layout under
- * its base URL (so `mirrors:` in config can point at it):
+ * product downloads on a real runner at the paths of the product's own
+ * sources table (src/tools/sources.ts), under its base URL, so `mirrors:`
+ * in config can point at it:
  *
- *   /kubernetes-sigs/cluster-api/releases/download/<v>/cluster-api-components.yaml
- *   /k-orc/openstack-resource-controller/releases/download/<v>/install.yaml
- *   /kubernetes-sigs/cluster-api-provider-openstack/releases/download/<v>/infrastructure-components.yaml
- *   /index.yaml, /<chart>-<v>.tgz                       (one Helm repository)
- *   /helm-<v>-<os>-<arch>.tar.gz(.sha256sum)            (get.helm.sh layout)
- *   /k3s-io/k3s/releases/download/<v>/k3s, sha256sum-amd64.txt
+ *   binaries and manifests  at the table's path (and its checksum list)
+ *   charts                  /index.yaml, /<chart>-<v>.tgz (one Helm repository)
  *
  * Content comes from __tests__/fixtures/mirror: small manifests and chart
  * sources written for this project, packaged with helm at start. helm
- * itself is the lab-built binary, packaged the way upstream packages it.
+ * itself is the lab-built binary, packaged the way upstream packages it;
+ * K3s is the seed host's stand-in script.
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -23,20 +21,21 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import {
+  checksumPath,
+  filePath,
+  SOURCES,
+  type BinarySourceId,
+  type ManifestSourceId,
+  type SourceId,
+} from '../../../src/tools/sources.js';
 
 const run = promisify(execFile);
 const here = dirname(fileURLToPath(import.meta.url));
 export const FIXTURES_DIR = resolve(here, '../../../__tests__/fixtures/mirror');
 
-export interface FixtureVersions {
-  capi: string[];
-  orc: string[];
-  capo: string[];
-  'cert-manager': string[];
-  'cluster-api-addon-provider': string[];
-  'cluster-api-janitor-openstack': string[];
-  k3s: string[];
-}
+/** The versions served per source id (none for a source without fixtures); `helm` is the lab helm's. */
+export type FixtureVersions = Record<SourceId, string[]>;
 
 export interface MirrorOptions {
   /** The helm binary used to package charts and served as the helm download. */
@@ -59,13 +58,6 @@ export interface Mirror {
   close(): Promise<void>;
 }
 
-const MANIFESTS: Record<'capi' | 'orc' | 'capo', { repo: string; file: string }> = {
-  capi: { repo: 'kubernetes-sigs/cluster-api', file: 'cluster-api-components.yaml' },
-  orc: { repo: 'k-orc/openstack-resource-controller', file: 'install.yaml' },
-  capo: { repo: 'kubernetes-sigs/cluster-api-provider-openstack', file: 'infrastructure-components.yaml' },
-};
-const CHARTS = ['cert-manager', 'cluster-api-addon-provider', 'cluster-api-janitor-openstack'] as const;
-
 const sha256 = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex');
 
 async function helmVersionOf(helm: string): Promise<string> {
@@ -75,55 +67,69 @@ async function helmVersionOf(helm: string): Promise<string> {
   return m[1] ? m[0] : `${m[0]}.0`;
 }
 
+/** The server matches decoded paths; the table spells tags URL-encoded. */
+const served = (path: string): string => `/${decodeURIComponent(path)}`;
+
+/** A file source's path, and its checksum list listing `body` (plus `extra` lines, as upstream lists more). */
+function addFile(
+  files: Map<string, Buffer>,
+  id: BinarySourceId | ManifestSourceId,
+  version: string,
+  body: Buffer,
+  platform: { os?: string; arch?: string },
+  extra: string[] = [],
+): void {
+  files.set(served(filePath(id, version, platform)), body);
+  const sum = checksumPath(id, version, platform);
+  if (sum) files.set(served(sum.path), Buffer.from([...extra, `${sha256(body)}  ${sum.name}`, ''].join('\n')));
+}
+
 /** Build every file the mirror serves, keyed by decoded URL path. */
 async function buildContent(o: MirrorOptions, work: string) {
   const fixtures = o.fixturesDir ?? FIXTURES_DIR;
-  const versions = JSON.parse(await readFile(join(fixtures, 'versions.json'), 'utf8')) as FixtureVersions;
-  const files = new Map<string, Buffer>();
-
-  for (const [component, m] of Object.entries(MANIFESTS) as Array<
-    [keyof typeof MANIFESTS, { repo: string; file: string }]
-  >) {
-    const tpl = await readFile(join(fixtures, 'manifests', `${component}.yaml.tpl`), 'utf8');
-    for (const v of versions[component]) {
-      files.set(`/${m.repo}/releases/download/${v}/${m.file}`, Buffer.from(tpl.replaceAll('__VERSION__', v)));
-    }
+  const listed = JSON.parse(await readFile(join(fixtures, 'versions.json'), 'utf8')) as Partial<FixtureVersions>;
+  const versions = Object.fromEntries(
+    Object.keys(SOURCES).map((id) => [id, listed[id as SourceId] ?? []]),
+  ) as FixtureVersions;
+  for (const id of Object.keys(listed)) {
+    if (!(id in SOURCES)) throw new Error(`${join(fixtures, 'versions.json')}: "${id}" is no source in the sources table`);
   }
-
+  const files = new Map<string, Buffer>();
   const repo = join(work, 'repo');
   await mkdir(repo);
-  for (const chart of CHARTS) {
-    for (const v of versions[chart]) {
-      await run(o.helm, ['package', join(fixtures, 'charts', chart), '--version', v, '--app-version', v, '-d', repo]);
+  const standin = await readFile(join(here, '..', 'seed-host', 'k3s-standin.sh'), 'utf8');
+
+  for (const [key, source] of Object.entries(SOURCES)) {
+    const id = key as SourceId;
+    for (const v of versions[id]) {
+      if (source.kind === 'manifest') {
+        const tpl = await readFile(join(fixtures, 'manifests', `${id}.yaml.tpl`), 'utf8');
+        addFile(files, id as ManifestSourceId, v, Buffer.from(tpl.replaceAll('__VERSION__', v)), {});
+      } else if (source.kind === 'chart') {
+        const dir = join(fixtures, 'charts', source.chart);
+        await run(o.helm, ['package', dir, '--version', v, '--app-version', v, '-d', repo]);
+      } else if (id === 'k3s') {
+        // The seed host's K3s stand-in, with its version baked in as make-k3s.sh does.
+        const k3s = Buffer.from(standin.replaceAll('@K3S_VERSION@', v));
+        addFile(files, 'k3s', v, k3s, { arch: 'amd64' }, [`${sha256(`airgap ${v}`)}  k3s-airgap-images-amd64.tar.zst`]);
+      } else {
+        throw new Error(`versions.json lists ${id}: the mirror serves only the lab's own ${id}`);
+      }
     }
   }
   await run(o.helm, ['repo', 'index', repo]);
   for (const f of await readdir(repo)) files.set(`/${f}`, await readFile(join(repo, f)));
 
   const helmVersion = await helmVersionOf(o.helm);
-  const os = process.platform;
-  const arch = process.arch === 'x64' ? 'amd64' : process.arch;
+  versions.helm = [helmVersion];
+  const platform = { os: process.platform, arch: process.arch === 'x64' ? 'amd64' : process.arch };
+  const dirName = `${platform.os}-${platform.arch}`;
   const pkg = join(work, 'helm-pkg');
-  await mkdir(join(pkg, `${os}-${arch}`), { recursive: true });
-  await cp(o.helm, join(pkg, `${os}-${arch}`, 'helm'));
-  const tgzName = `helm-${helmVersion}-${os}-${arch}.tar.gz`;
-  await run('tar', ['-czf', join(work, tgzName), '-C', pkg, `${os}-${arch}`]);
-  const tgz = await readFile(join(work, tgzName));
-  files.set(`/${tgzName}`, tgz);
-  files.set(`/${tgzName}.sha256sum`, Buffer.from(`${sha256(tgz)}  ${tgzName}\n`));
-
-  const standin = await readFile(join(here, '..', 'seed-host', 'k3s-standin.sh'), 'utf8');
-  for (const v of versions.k3s) {
-    // The seed host's K3s stand-in, with its version baked in as make-k3s.sh does.
-    const k3s = Buffer.from(standin.replaceAll('@K3S_VERSION@', v));
-    const base = `/k3s-io/k3s/releases/download/${v}`;
-    files.set(`${base}/k3s`, k3s);
-    const airgap = sha256(`airgap ${v}`);
-    files.set(
-      `${base}/sha256sum-amd64.txt`,
-      Buffer.from(`${airgap}  k3s-airgap-images-amd64.tar.zst\n${sha256(k3s)}  k3s\n`),
-    );
-  }
+  await mkdir(join(pkg, dirName), { recursive: true });
+  await cp(o.helm, join(pkg, dirName, 'helm'));
+  const tgz = join(work, 'helm.tar.gz');
+  await run('tar', ['-czf', tgz, '-C', pkg, dirName]);
+  addFile(files, 'helm', helmVersion, await readFile(tgz), platform);
   return { files, versions, helmVersion };
 }
 

@@ -1,47 +1,17 @@
 /**
- * What seed-capi installs, derived from desired state alone (pure): the
- * components in install order, with versions, namespaces, controllers and
- * chart values as azimuth-ops sets them on the seed.
+ * The CAPI management stack as a component list (pure): cert-manager, CAPI
+ * core + kubeadm, ORC, CAPO, the addon provider and the janitor, in install
+ * order, with namespaces, controllers and chart values as azimuth-ops sets
+ * them, and the legacy CAPO webhook it removes. Any cluster that is to
+ * manage clusters gets this same list.
  */
 import type { Desired } from '../../model/desired.js';
-import type { ChartComponent, ManifestComponent } from '../../tools/artifacts.js';
-
-export interface DeploymentRef {
-  namespace: string;
-  name: string;
-}
-
-interface Common {
-  /** Plan address: `release/<name>` or `provider/<name>`. */
-  address: string;
-  /** Human name, e.g. "cert-manager". */
-  title: string;
-  version: string;
-  /** The Deployments that must be Available once the component is applied. */
-  controllers: DeploymentRef[];
-}
-
-export interface ManifestSpec extends Common {
-  kind: 'manifest';
-  component: ManifestComponent;
-}
-
-export interface ChartSpec extends Common {
-  kind: 'chart';
-  component: ChartComponent;
-  release: string;
-  namespace: string;
-  values: Record<string, unknown>;
-  /** Roll back a failed upgrade (azimuth: addon provider and janitor). */
-  atomic: boolean;
-  timeoutMs: number;
-}
-
-export type ComponentSpec = ManifestSpec | ChartSpec;
+import type { Component } from '../types.js';
+import { renderProvider } from './providers.js';
 
 const MINUTE = 60_000;
 
-/** cert-manager as azimuth-ops installs it on the seed: CRDs from the chart, no monitoring, no issuer. */
+/** cert-manager as azimuth-ops installs it for CAPI: CRDs from the chart, no monitoring, no issuer. */
 export function certManagerValues(): Record<string, unknown> {
   return {
     installCRDs: true,
@@ -54,12 +24,22 @@ export function certManagerValues(): Record<string, unknown> {
   };
 }
 
-export function desiredComponents(desired: Desired): ComponentSpec[] {
-  const v = desired.config.versions;
+/** The old CAPO webhook azimuth-ops removes; it would intercept objects nothing serves any more. */
+export const LEGACY_CAPO_WEBHOOK = {
+  apiVersion: 'admissionregistration.k8s.io/v1',
+  kind: 'MutatingWebhookConfiguration',
+  name: 'capo-mutating-webhook-configuration',
+} as const;
+
+type Versions = Desired['config']['versions'];
+
+export function capiStack(
+  v: Pick<Versions, 'certManager' | 'capi' | 'orc' | 'capo' | 'addonProvider' | 'janitor'>,
+): Component[] {
   return [
     {
       kind: 'chart',
-      component: 'certManager',
+      source: 'certManager',
       address: 'release/cert-manager',
       title: 'cert-manager',
       release: 'cert-manager',
@@ -75,10 +55,11 @@ export function desiredComponents(desired: Desired): ComponentSpec[] {
     },
     {
       kind: 'manifest',
-      component: 'capi',
+      source: 'capi',
       address: 'provider/cluster-api',
       title: 'Cluster API core + kubeadm',
       version: v.capi,
+      render: (text) => renderProvider('capi', v.capi, text),
       controllers: [
         { namespace: 'capi-system', name: 'capi-controller-manager' },
         { namespace: 'capi-kubeadm-bootstrap-system', name: 'capi-kubeadm-bootstrap-controller-manager' },
@@ -87,23 +68,25 @@ export function desiredComponents(desired: Desired): ComponentSpec[] {
     },
     {
       kind: 'manifest',
-      component: 'orc',
+      source: 'orc',
       address: 'provider/openstack-resource-controller',
       title: 'OpenStack Resource Controller',
       version: v.orc,
+      render: (text) => renderProvider('orc', v.orc, text),
       controllers: [{ namespace: 'orc-system', name: 'orc-controller-manager' }],
     },
     {
       kind: 'manifest',
-      component: 'capo',
+      source: 'capo',
       address: 'provider/cluster-api-provider-openstack',
       title: 'Cluster API Provider OpenStack',
       version: v.capo,
+      render: (text) => renderProvider('capo', v.capo, text),
       controllers: [{ namespace: 'capo-system', name: 'capo-controller-manager' }],
     },
     {
       kind: 'chart',
-      component: 'addonProvider',
+      source: 'addonProvider',
       address: 'release/cluster-api-addon-provider',
       title: 'cluster-api-addon-provider',
       release: 'cluster-api-addon-provider',
@@ -116,7 +99,7 @@ export function desiredComponents(desired: Desired): ComponentSpec[] {
     },
     {
       kind: 'chart',
-      component: 'janitor',
+      source: 'janitor',
       address: 'release/cluster-api-janitor-openstack',
       title: 'cluster-api-janitor-openstack',
       release: 'cluster-api-janitor-openstack',
@@ -127,13 +110,12 @@ export function desiredComponents(desired: Desired): ComponentSpec[] {
       timeoutMs: 30 * MINUTE,
       controllers: [{ namespace: 'capi-janitor-system', name: 'cluster-api-janitor-openstack' }],
     },
+    {
+      kind: 'absent',
+      address: `webhook/${LEGACY_CAPO_WEBHOOK.name}`,
+      title: 'legacy CAPO webhook',
+      ref: LEGACY_CAPO_WEBHOOK,
+      reason: 'legacy CAPO webhook that nothing serves any more (azimuth-ops removes it too)',
+    },
   ];
 }
-
-/** The old CAPO webhook azimuth-ops removes; it would intercept objects nothing serves any more. */
-export const LEGACY_WEBHOOK = {
-  apiVersion: 'admissionregistration.k8s.io/v1',
-  kind: 'MutatingWebhookConfiguration',
-  name: 'capo-mutating-webhook-configuration',
-} as const;
-export const LEGACY_WEBHOOK_ADDRESS = `webhook/${LEGACY_WEBHOOK.name}`;

@@ -1,23 +1,19 @@
 /**
- * Provider manifests as azimuth-ops deploys them, as transforms on parsed
- * objects (pure): clusterctl variables filled from their defaults, the
- * controllers' args replaced (diagnostics, leader election, feature gates),
- * and every object stamped with the component and version so observe can
- * read back what is installed.
+ * Cluster API provider manifests as azimuth-ops deploys them, as transforms
+ * on parsed objects (pure): clusterctl variables filled from their defaults
+ * and the controllers' args replaced (diagnostics, leader election, feature
+ * gates), as its kustomize patches do.
  */
-import type { KubeObject } from '../../kube/objects.js';
-import { parseManifests } from '../../kube/objects.js';
+import { parseManifests, type KubeObject } from '../../kube/objects.js';
 import { substituteVariables, type Variables } from '../../kube/substitute.js';
-import type { ManifestComponent } from '../../tools/artifacts.js';
 
-export const VERSION_ANNOTATION = 'capi-mgmt.io/version';
-export const COMPONENT_LABEL = 'capi-mgmt.io/component';
+export type ProviderSource = 'capi' | 'orc' | 'capo';
 
 const DIAGNOSTICS = ['--diagnostics-address=0.0.0.0:8443', '--insecure-diagnostics=false'];
 const KUBEADM_GATES = '--feature-gates=KubeadmBootstrapFormatIgnition=false';
 
-/** Container args per controller Deployment, replacing the published ones (azimuth-ops' kustomize patches). */
-export const CONTROLLER_ARGS: Record<ManifestComponent, Record<string, string[]>> = {
+/** Container args per controller Deployment, replacing the published ones. */
+export const CONTROLLER_ARGS: Record<ProviderSource, Record<string, string[]>> = {
   capi: {
     'capi-system/capi-controller-manager': [
       '--leader-elect',
@@ -75,33 +71,13 @@ export function replaceControllerArgs(objects: KubeObject[], args: Record<string
   return out;
 }
 
-export function stampComponent(objects: KubeObject[], component: string, version: string): KubeObject[] {
-  return objects.map((o) => ({
-    ...o,
-    metadata: {
-      ...o.metadata,
-      labels: { ...o.metadata.labels, [COMPONENT_LABEL]: component },
-      annotations: { ...o.metadata.annotations, [VERSION_ANNOTATION]: version },
-    },
-  }));
-}
-
-/** Published manifest text -> the objects seed-capi applies. */
+/** Published manifest text -> the objects to apply (before the reconciler stamps them). */
 export function renderProvider(
-  component: ManifestComponent,
+  source: ProviderSource,
   version: string,
   text: string,
   variables: Variables = {},
 ): KubeObject[] {
-  const objects = parseManifests(substituteVariables(text, variables), `${component} ${version} manifest`);
-  return stampComponent(replaceControllerArgs(objects, CONTROLLER_ARGS[component]), component, version);
-}
-
-/** The version a controller Deployment runs: our stamp, else its image tag (installed by someone else). */
-export function deploymentVersion(d: KubeObject): { version?: string; managed: boolean } {
-  const stamped = d.metadata.annotations?.[VERSION_ANNOTATION];
-  if (stamped) return { version: stamped, managed: true };
-  const image = containersOf(d).find((c) => c.name === 'manager')?.image ?? containersOf(d)[0]?.image;
-  const tag = typeof image === 'string' && image.includes(':') ? image.slice(image.lastIndexOf(':') + 1) : undefined;
-  return { version: tag, managed: false };
+  const objects = parseManifests(substituteVariables(text, variables), `${source} ${version} manifest`);
+  return replaceControllerArgs(objects, CONTROLLER_ARGS[source]);
 }

@@ -1,0 +1,210 @@
+/**
+ * The one table of everything capi-mgmt downloads: where it lives upstream,
+ * where it lives on a mirror, how it is verified and which `versions:` pin
+ * picks its version. The toolbox, the component sets and the lab's download
+ * mirror all read it, so adding a component is a row here.
+ *
+ * A mirror keeps the upstream path layout under its own base URL
+ * (`mirrors.binaries`, `mirrors.manifests`); one Helm repository given as
+ * `mirrors.charts` replaces every upstream chart repository.
+ */
+import type { ComponentName } from '../model/versions.js';
+
+export interface Mirrors {
+  binaries?: string;
+  manifests?: string;
+  charts?: string;
+}
+
+/**
+ * A file on a release page. `path` and `checksum` are templates under the
+ * base URL: `{version}` (the pin as written), `{tag}` (the pin as GitHub
+ * spells it in URLs: `+` encoded), `{os}`, `{arch}` (Go's names) and
+ * `{archSuffix}` (empty for amd64, else `-<arch>`).
+ */
+export interface FileSource {
+  kind: 'binary' | 'manifest';
+  /** The `versions:` key that pins it. */
+  pin: ComponentName;
+  /** Which `mirrors:` base URL replaces `upstream`. */
+  mirror: 'binaries' | 'manifests';
+  upstream: string;
+  path: string;
+  /**
+   * A published sha256 list beside the file, and the name it lists the file
+   * under. Upstream publishes none for provider manifests: those are fetched
+   * over TLS from the release page and checked by parsing, not by digest.
+   */
+  checksum?: { path: string; name: string };
+}
+
+/** A chart in a Helm repository; helm itself fetches and verifies it. */
+export interface ChartSource {
+  kind: 'chart';
+  pin: ComponentName;
+  /** The upstream Helm repository URL. */
+  upstream: string;
+  /** The chart's name in that repository and on a mirror repository. */
+  chart: string;
+}
+
+export type Source = FileSource | ChartSource;
+
+const GITHUB = 'https://github.com';
+
+export const SOURCES = {
+  k3s: {
+    kind: 'binary',
+    pin: 'k3s',
+    mirror: 'binaries',
+    upstream: GITHUB,
+    path: 'k3s-io/k3s/releases/download/{tag}/k3s{archSuffix}',
+    checksum: { path: 'k3s-io/k3s/releases/download/{tag}/sha256sum-{arch}.txt', name: 'k3s{archSuffix}' },
+  },
+  helm: {
+    kind: 'binary',
+    pin: 'helm',
+    mirror: 'binaries',
+    // helm is published on get.helm.sh, not on GitHub releases.
+    upstream: 'https://get.helm.sh',
+    path: 'helm-{version}-{os}-{arch}.tar.gz',
+    checksum: { path: 'helm-{version}-{os}-{arch}.tar.gz.sha256sum', name: 'helm-{version}-{os}-{arch}.tar.gz' },
+  },
+  capi: {
+    kind: 'manifest',
+    pin: 'capi',
+    mirror: 'manifests',
+    upstream: GITHUB,
+    path: 'kubernetes-sigs/cluster-api/releases/download/{tag}/cluster-api-components.yaml',
+  },
+  orc: {
+    kind: 'manifest',
+    pin: 'orc',
+    mirror: 'manifests',
+    upstream: GITHUB,
+    path: 'k-orc/openstack-resource-controller/releases/download/{tag}/install.yaml',
+  },
+  capo: {
+    kind: 'manifest',
+    pin: 'capo',
+    mirror: 'manifests',
+    upstream: GITHUB,
+    path: 'kubernetes-sigs/cluster-api-provider-openstack/releases/download/{tag}/infrastructure-components.yaml',
+  },
+  certManager: { kind: 'chart', pin: 'certManager', upstream: 'https://charts.jetstack.io', chart: 'cert-manager' },
+  addonProvider: {
+    kind: 'chart',
+    pin: 'addonProvider',
+    upstream: 'https://azimuth-cloud.github.io/cluster-api-addon-provider',
+    chart: 'cluster-api-addon-provider',
+  },
+  janitor: {
+    kind: 'chart',
+    pin: 'janitor',
+    upstream: 'https://azimuth-cloud.github.io/cluster-api-janitor-openstack',
+    chart: 'cluster-api-janitor-openstack',
+  },
+  openstackCluster: {
+    kind: 'chart',
+    pin: 'openstackClusterChart',
+    upstream: 'https://azimuth-cloud.github.io/capi-helm-charts',
+    chart: 'openstack-cluster',
+  },
+  velero: {
+    kind: 'chart',
+    pin: 'velero',
+    upstream: 'https://vmware-tanzu.github.io/helm-charts',
+    chart: 'velero',
+  },
+} as const satisfies Record<string, Source>;
+
+export type SourceId = keyof typeof SOURCES;
+type IdsOf<K extends Source['kind']> = {
+  [I in SourceId]: (typeof SOURCES)[I]['kind'] extends K ? I : never;
+}[SourceId];
+export type ManifestSourceId = IdsOf<'manifest'>;
+export type ChartSourceId = IdsOf<'chart'>;
+export type BinarySourceId = IdsOf<'binary'>;
+
+/** Node's names to the ones release files use. */
+export function goArch(arch: string = process.arch): string {
+  return ({ x64: 'amd64', arm64: 'arm64', arm: 'arm' } as Record<string, string>)[arch] ?? arch;
+}
+
+export function goOs(platform: string = process.platform): string {
+  return platform === 'win32' ? 'windows' : platform;
+}
+
+export interface Platform {
+  os?: string;
+  arch?: string;
+}
+
+const trim = (base: string): string => base.replace(/\/+$/, '');
+
+/** Fill a path template; an unknown placeholder is a bug in the table. */
+export function fillTemplate(template: string, version: string, p: Platform = {}): string {
+  const arch = p.arch ?? goArch();
+  const vars: Record<string, string> = {
+    version,
+    // `v1.34.8+k3s1` -> `v1.34.8%2Bk3s1`, the way GitHub release URLs spell tags.
+    tag: encodeURIComponent(version),
+    os: p.os ?? goOs(),
+    arch,
+    archSuffix: arch === 'amd64' ? '' : `-${arch}`,
+  };
+  return template.replace(/\{(\w+)\}/g, (_m, name: string) => {
+    const v = vars[name];
+    if (v === undefined) throw new Error(`source path template ${template}: unknown placeholder {${name}}`);
+    return v;
+  });
+}
+
+/** Where a file is fetched from: upstream, or the same path under a mirror. */
+export interface FileLocation {
+  url: string;
+  /** The sha256 list and the name the file is listed under. */
+  checksum?: { url: string; name: string };
+  /** The file's own name (last path segment), for the cache. */
+  fileName: string;
+}
+
+/** Path of a file under any base URL (upstream or mirror), without a leading slash. */
+export function filePath(id: BinarySourceId | ManifestSourceId, version: string, p: Platform = {}): string {
+  return fillTemplate(SOURCES[id].path, version, p);
+}
+
+/** Path of its published sha256 list and the name the list gives the file, if upstream publishes one. */
+export function checksumPath(
+  id: BinarySourceId | ManifestSourceId,
+  version: string,
+  p: Platform = {},
+): { path: string; name: string } | undefined {
+  const s: FileSource = SOURCES[id];
+  return (
+    s.checksum && { path: fillTemplate(s.checksum.path, version, p), name: fillTemplate(s.checksum.name, version, p) }
+  );
+}
+
+export function fileLocation(
+  id: BinarySourceId | ManifestSourceId,
+  version: string,
+  mirrors: Mirrors = {},
+  p: Platform = {},
+): FileLocation {
+  const s: FileSource = SOURCES[id];
+  const base = trim(mirrors[s.mirror] ?? s.upstream);
+  const path = filePath(id, version, p);
+  const sum = checksumPath(id, version, p);
+  return {
+    url: `${base}/${path}`,
+    fileName: decodeURIComponent(path.slice(path.lastIndexOf('/') + 1)),
+    ...(sum && { checksum: { url: `${base}/${sum.path}`, name: sum.name } }),
+  };
+}
+
+/** The Helm repository and chart name: upstream, or the one mirror repository. */
+export function chartLocation(id: ChartSourceId, mirrors: Mirrors = {}): { repo: string; chart: string } {
+  const s: ChartSource = SOURCES[id];
+  return { repo: trim(mirrors.charts ?? s.upstream), chart: s.chart };
+}
