@@ -16,6 +16,7 @@ fi
 echo "== static checks"
 npx tsc -p tsconfig.json --noEmit
 npx eslint --max-warnings=0 .
+npx prettier --check . --log-level warn
 # The project's and the user workflows (actionlint is built once from the Go module proxy).
 bash test/tools/actionlint.sh
 
