@@ -5,7 +5,7 @@
  */
 import { ConfigError } from './config/errors.js';
 import { loadEnvironment, type LoadedEnvironment } from './config/load.js';
-import { Engine, PlanChangedError, type Command } from './engine/engine.js';
+import { Engine, PlanChangedError, type Command, type RunResult } from './engine/engine.js';
 import type { Logger, RunSecrets } from './engine/types.js';
 import type { Outputs } from './engine/outputs.js';
 import { defaultLayers, type LayerFactory } from './layers/index.js';
@@ -74,56 +74,29 @@ export async function runCommand(req: RunRequest): Promise<RunOutcome> {
     redactor: loaded.redactor,
     secrets: req.secrets,
   });
+  // What every changing command reports: the plan made before it acted and what it applied.
+  const done = (r: RunResult): RunOutcome => ({
+    ok: true,
+    plan: r.plan,
+    applied: r.applied,
+    changes: hasChanges(r.plan),
+    loaded,
+    outputs: engine.outputs,
+  });
   try {
     switch (req.command) {
       case 'plan': {
         const plan = await engine.plan();
         return { ok: true, plan, changes: hasChanges(plan), loaded, outputs: engine.outputs };
       }
-      case 'apply': {
-        const r = await engine.apply({ expectedHash: req.expectedHash });
-        return {
-          ok: true,
-          plan: r.plan,
-          applied: r.applied,
-          changes: hasChanges(r.plan),
-          loaded,
-          outputs: engine.outputs,
-        };
-      }
-      case 'drift': {
-        const r = await engine.drift({ reconcile: req.reconcile });
-        return {
-          ok: true,
-          plan: r.plan,
-          applied: r.applied,
-          changes: hasChanges(r.plan),
-          loaded,
-          outputs: engine.outputs,
-        };
-      }
-      case 'destroy': {
-        const r = await engine.destroy();
-        return {
-          ok: true,
-          plan: r.plan,
-          applied: r.applied,
-          changes: hasChanges(r.plan),
-          loaded,
-          outputs: engine.outputs,
-        };
-      }
-      case 'restore': {
-        const r = await engine.restore(req.backup ?? 'latest');
-        return {
-          ok: true,
-          plan: r.plan,
-          applied: r.applied,
-          changes: hasChanges(r.plan),
-          loaded,
-          outputs: engine.outputs,
-        };
-      }
+      case 'apply':
+        return done(await engine.apply({ expectedHash: req.expectedHash }));
+      case 'drift':
+        return done(await engine.drift({ reconcile: req.reconcile }));
+      case 'destroy':
+        return done(await engine.destroy());
+      case 'restore':
+        return done(await engine.restore(req.backup ?? 'latest'));
     }
   } catch (e) {
     const error = redactError(e, loaded.redactor);
