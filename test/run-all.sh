@@ -17,6 +17,9 @@ echo "== static checks"
 npx tsc -p tsconfig.json --noEmit
 npx eslint --max-warnings=0 .
 npx prettier --check . --log-level warn
+# Unused files, exports and dependencies (knip.jsonc); import rules and cycles (.dependency-cruiser.mjs).
+npx knip --no-progress
+npx depcruise src
 # The project's and the user workflows (actionlint is built once from the Go module proxy).
 bash test/tools/actionlint.sh
 

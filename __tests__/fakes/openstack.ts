@@ -39,7 +39,7 @@ export interface Settle {
   portLinger: number;
 }
 
-export const DEFAULT_SETTLE: Settle = {
+const DEFAULT_SETTLE: Settle = {
   serverBuild: 3,
   serverDelete: 2,
   volumeCreate: 2,
@@ -60,7 +60,7 @@ export const DEFAULT_SETTLE: Settle = {
  *   attempt whose answer was lost, or another run), so this one meets what
  *   that made: Nova's 409 for a key pair, Neutron's 409 for a rule, ...
  */
-export type FaultKind = 'unavailable' | 'error-after' | 'lost' | 'refused' | 'exists-first';
+type FaultKind = 'unavailable' | 'error-after' | 'lost' | 'refused' | 'exists-first';
 
 export interface Fault {
   method: HttpMethod;

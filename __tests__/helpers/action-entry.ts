@@ -10,7 +10,9 @@ import { isPost } from '../../src/action/state.js';
 import { testLayers } from './test-layers.js';
 
 if (isPost()) {
-  post().catch((e: unknown) => core.warning(`post step: ${e instanceof Error ? e.message : String(e)}`));
+  post({ layers: testLayers }).catch((e: unknown) =>
+    core.warning(`post step: ${e instanceof Error ? e.message : String(e)}`),
+  );
 } else {
   run({
     layers: testLayers,

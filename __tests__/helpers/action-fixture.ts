@@ -14,7 +14,7 @@ import { labSecrets, scanForSecrets } from './secret-scan.js';
 
 export { scanForSecrets };
 
-export const TOKENS = { app: 'ghs_actionsapptoken0001', pat: 'ghp_deploybotpat0001', mallory: 'ghp_mallorypat0001' };
+const TOKENS = { app: 'ghs_actionsapptoken0001', pat: 'ghp_deploybotpat0001', mallory: 'ghp_mallorypat0001' };
 
 export interface Fixture {
   dir: string;
@@ -41,7 +41,7 @@ export interface Fixture {
 export const labCloudsYamlPath = path.join(repoRoot, '.lab/clouds.yaml');
 
 /** The lab's clouds.yaml (the OpenStack lock marker is real then), else a stand-in with a secret. */
-export function cloudsYaml(): string {
+function cloudsYaml(): string {
   if (fs.existsSync(labCloudsYamlPath)) return fs.readFileSync(labCloudsYamlPath, 'utf8');
   return [
     'clouds:',

@@ -36,6 +36,8 @@ export interface StepOptions {
   resultsUrl: string;
   runtimeToken: string;
   env?: Record<string, string>;
+  /** Cancel main the way the runner does (SIGINT) or kill it (SIGKILL) once `when` resolves. */
+  interrupt?: { when: () => Promise<void>; signal: NodeJS.Signals };
 }
 
 function actionDefaults(token: string): Record<string, string> {
@@ -50,7 +52,7 @@ function actionDefaults(token: string): Record<string, string> {
 }
 
 /** `name<<DELIM\nvalue\nDELIM` blocks, as @actions/core writes file commands. */
-export function parseFileCommands(text: string): Record<string, string> {
+function parseFileCommands(text: string): Record<string, string> {
   const out: Record<string, string> = {};
   const lines = text.split('\n');
   for (let i = 0; i < lines.length; i++) {
@@ -67,9 +69,11 @@ function spawnNode(
   args: string[],
   env: NodeJS.ProcessEnv,
   cwd: string,
+  interrupt?: StepOptions['interrupt'],
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    if (interrupt) void interrupt.when().then(() => child.kill(interrupt.signal));
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -132,7 +136,7 @@ export async function runStep(o: StepOptions): Promise<{ main: StepResult; post:
       GITHUB_ENV: f('env'),
       GITHUB_PATH: f('path'),
     };
-    const r = await spawnNode(args, env, o.workspace);
+    const r = await spawnNode(args, env, o.workspace, tag === 'main' ? o.interrupt : undefined);
     return {
       ...r,
       outputs: parseFileCommands(fs.readFileSync(env.GITHUB_OUTPUT, 'utf8')),

@@ -54,7 +54,7 @@ export interface ForwardedRequest {
 }
 
 /** mulberry32: small, seedable, good enough to spread faults. */
-export function seededRandom(seed: number): () => number {
+function seededRandom(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

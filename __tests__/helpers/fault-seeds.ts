@@ -17,7 +17,7 @@ import { parseCloud } from '../../src/openstack/cloud-config.js';
 import type { ServiceType } from '../../src/openstack/session.js';
 import { Transport, type HttpMethod, type HttpResponse } from '../../src/openstack/transport.js';
 import { hasChanges } from '../../src/plan/plan.js';
-import { FAULT_KINDS, FaultProxy, type FaultKind } from './fault-proxy.js';
+import { FaultProxy, type FaultKind } from './fault-proxy.js';
 import {
   inventory,
   labClient,
@@ -41,7 +41,7 @@ export interface FaultSettings {
   timeoutMs: number;
 }
 
-export const DEFAULT_FAULTS: FaultSettings = { rate: 0.12, postRate: 0.4, maxRuns: 8, timeoutMs: 6000 };
+const DEFAULT_FAULTS: FaultSettings = { rate: 0.12, postRate: 0.4, maxRuns: 8, timeoutMs: 6000 };
 
 export interface SeedResult {
   seed: number;
@@ -220,5 +220,3 @@ function differences(have: Inventory, want: Partial<Inventory>, bad: (n: number,
     .filter((k) => bad(have[k], want[k] ?? 0))
     .map((k) => `${k}: ${have[k]}`);
 }
-
-export { FAULT_KINDS };

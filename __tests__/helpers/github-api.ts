@@ -10,13 +10,13 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-export interface FakeComment {
+interface FakeComment {
   id: number;
   issue: number;
   body: string;
   login: string;
 }
-export interface FakeIssue {
+interface FakeIssue {
   number: number;
   title: string;
   body: string;
@@ -24,7 +24,7 @@ export interface FakeIssue {
   state: 'open' | 'closed';
   isPull: boolean;
 }
-export interface FakePull {
+interface FakePull {
   number: number;
   mergeCommitSha: string | null;
   merged: boolean;

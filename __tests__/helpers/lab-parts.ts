@@ -21,7 +21,7 @@ export function labDir(): string {
 
 export const labCloudsPath = (): string => path.join(labDir(), 'clouds.yaml');
 
-export const LAB_PARTS = ['openstack', 'kube-seed', 'kube-mgmt', 'seed-ssh', 'mirror'] as const;
+const LAB_PARTS = ['openstack', 'kube-seed', 'kube-mgmt', 'seed-ssh', 'mirror'] as const;
 export type LabPart = (typeof LAB_PARTS)[number];
 
 export const PART_NAMES: Record<LabPart, string> = {

@@ -1,4 +1,6 @@
 /** A LayerContext for calling one layer directly, with earlier layers' outputs given up front. */
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { OutputStore, type OutputKey } from '../../src/engine/outputs.js';
 import type { LayerContext } from '../../src/engine/types.js';
 import type { Desired } from '../../src/model/desired.js';
@@ -28,6 +30,7 @@ export function layerContext(
     publish: (key, value) => store.set(key, value),
     redactor: new Redactor(),
     secrets: {},
+    dirs: { temp: tmpdir(), toolCache: { kind: 'local', dir: join(tmpdir(), 'capi-mgmt-test-tools') } },
     onCleanup: (fn) => cleanups.push(fn),
     ...extra,
     store,

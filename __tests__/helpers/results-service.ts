@@ -26,7 +26,7 @@ import {
 
 export { runtimeToken } from './runtime-token.js';
 
-export interface StoredArtifact {
+interface StoredArtifact {
   id: number;
   name: string;
   runBackendId: string;

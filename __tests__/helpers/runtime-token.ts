@@ -9,14 +9,14 @@
 import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { errors, jwtVerify } from 'jose';
 
-export const TOKEN_ISSUER = 'https://token.actions.standin';
-export const TOKEN_AUDIENCE = 'actions-results-standin';
+const TOKEN_ISSUER = 'https://token.actions.standin';
+const TOKEN_AUDIENCE = 'actions-results-standin';
 
 /** Permission bits of a cache scope, as in the `ac` claim. */
 export const CACHE_READ = 1;
 export const CACHE_WRITE = 2;
 
-export interface CacheScope {
+interface CacheScope {
   /** A ref, e.g. `refs/heads/main`. */
   scope: string;
   permission: number;

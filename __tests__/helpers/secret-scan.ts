@@ -85,7 +85,7 @@ function forms(secret: string): Array<[string, string]> {
 }
 
 /** Texts a text carries inside it: the embedded plans (gunzipped) and any other base64 blob, decoded. */
-export function embedded(text: string): Array<[string, string]> {
+function embedded(text: string): Array<[string, string]> {
   const out: Array<[string, string]> = [];
   const PLAN = /<!-- capi-mgmt-plan ([A-Za-z0-9+/=]+) -->/g;
   for (const m of text.matchAll(PLAN)) {

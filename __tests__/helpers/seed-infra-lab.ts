@@ -52,7 +52,7 @@ export function labEnvironment(
   return loadEnvironment({ name, environmentsDir: root, env: {} });
 }
 
-export class MemoryLogger implements Logger {
+class MemoryLogger implements Logger {
   lines: string[] = [];
   constructor(private readonly echo = !!process.env.CAPI_TEST_VERBOSE) {}
   private add(l: string) {
@@ -74,7 +74,7 @@ export class MemoryLogger implements Logger {
   }
 }
 
-export const FAST_WAITS = {
+const FAST_WAITS = {
   intervalMs: 300,
   serverMs: 120_000,
   volumeMs: 60_000,

@@ -362,6 +362,53 @@ describe('the lock', () => {
     expect(widgets().a!.size).toBe(4);
   });
 
+  /** Resolves once the seed's Lease is held by a run of this workflow. */
+  async function leaseHeld(): Promise<string> {
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
+      const r = await labKube().request({ method: 'GET', path: leasePath });
+      const holder =
+        r.status === 200 ? ((r.body as { spec?: { holderIdentity?: string } }).spec?.holderIdentity ?? '') : '';
+      if (holder) return holder;
+      await new Promise((res) => setTimeout(res, 250));
+    }
+    throw new Error(`the Lease ${leasePath} was not taken within 60 s`);
+  }
+
+  it('leaves no lock behind when a run is cancelled (main releases) or killed (post releases)', async () => {
+    for (const signal of ['SIGINT', 'SIGKILL'] as const) {
+      const gate = path.join(f.dir, 'gate');
+      fs.writeFileSync(gate, '');
+      const r = keep(
+        await f.step({
+          inputs: { command: 'apply', 'auto-approve': 'true' },
+          eventName: 'push',
+          event: pushEvent(f.github, sha('2')),
+          sha: sha('2'),
+          env: { ...env, CAPI_MGMT_TEST_APPLY_GATE: gate, CAPI_MGMT_TEST_WIDGET_SIZE: '5' },
+          interrupt: { when: async () => void (await leaseHeld()), signal },
+        }),
+      );
+      fs.rmSync(gate, { force: true });
+      if (signal === 'SIGINT') {
+        expect(r.main.code, log(r.main)).toBe(130);
+        expect(r.main.stdout).toContain('SIGINT: releasing the lock and closing connections');
+        expect(r.post.stdout).not.toContain('releasing it');
+      } else {
+        expect(r.main.code).not.toBe(0);
+        expect(r.main.state.lockHolder).toMatch(/^https:\/\/github.com\/acme\/platform\/actions\/runs\/\d+$/);
+        expect(r.post.stdout, log(r.post)).toContain(`main ended while holding the lock of ${environment}`);
+        expect(r.post.stdout).toContain(`released Lease kube-system/${lockName(environment)} on the seed`);
+      }
+      expect((await labKube().request({ method: 'GET', path: leasePath })).status, signal).toBe(404);
+      expect(await labNeutron().listSecurityGroups({ name: lockName(environment) })).toEqual([]);
+    }
+    // The next run starts at once.
+    const next = keep(await apply({}, { 'lock-timeout': '0' }));
+    expect(next.main.code, log(next.main)).toBe(0);
+    expect(next.main.stdout).not.toContain('waiting');
+  });
+
   it('takes over expired locks on both sides', async () => {
     const old = new Date(Date.now() - 3_600_000).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
     const lease = await labKube().request({

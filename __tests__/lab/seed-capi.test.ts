@@ -75,7 +75,8 @@ const seedApi = (kubeconfig: string | undefined): Layer<null, SeedK3sOutputs> =>
 function engine(desired: Desired, kubeconfig: string | null = counter.kubeconfig) {
   const log = new MemoryLogger();
   const layer = seedCapiLayer({
-    toolbox: (ctx) => createToolbox({ mirrors: ctx.desired.config.mirrors, cacheRoot, log: ctx.log }),
+    toolbox: (ctx) =>
+      createToolbox({ mirrors: ctx.desired.config.mirrors, cache: { kind: 'local', dir: cacheRoot }, log: ctx.log }),
     rolloutTimeoutMs: 180_000,
   });
   return {

@@ -7,7 +7,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
-export const REPO = path.resolve(import.meta.dirname, '../..');
+const REPO = path.resolve(import.meta.dirname, '../..');
 const SEED_HOST = path.join(REPO, 'test/lab/seed-host');
 const LAB = process.env.CAPI_LAB_DIR ?? path.join(REPO, '.lab');
 

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChecksumMismatchError, createToolbox } from '../../src/tools/index.js';
+import { toolCacheFromEnv } from '../../src/tools/cache.js';
 import { labHelm } from '../../test/lab/mirror/lab.js';
 import { startMirror, type Mirror } from '../../test/lab/mirror/server.js';
 import { startResultsService } from '../helpers/results-service.js';
@@ -27,7 +28,7 @@ const mirrors = () => ({ binaries: mirror.url, manifests: mirror.url, charts: mi
 
 describe('toolbox against the lab mirror', () => {
   it('downloads, verifies and caches helm; the second call makes no request', async () => {
-    const box = createToolbox({ mirrors: mirrors(), cacheRoot: join(tmp, 'local'), log, env: {} });
+    const box = createToolbox({ mirrors: mirrors(), cache: { kind: 'local', dir: join(tmp, 'local') }, log });
     const helm = await box.helm(mirror.helmVersion);
     expect(execFileSync(helm, ['version', '--short']).toString()).toContain(mirror.helmVersion);
     const before = mirror.requests.length;
@@ -37,7 +38,7 @@ describe('toolbox against the lab mirror', () => {
   });
 
   it('fetches K3s checked against sha256sum-amd64.txt, and provider manifests', async () => {
-    const box = createToolbox({ mirrors: mirrors(), cacheRoot: join(tmp, 'local'), log, env: {} });
+    const box = createToolbox({ mirrors: mirrors(), cache: { kind: 'local', dir: join(tmp, 'local') }, log });
     const k3s = await box.k3s(K3S);
     expect(execFileSync(k3s, ['--version']).toString()).toContain(K3S);
     expect(await box.manifest('capo', 'v0.14.7')).toContain('capi-openstack-controller:v0.14.7');
@@ -49,7 +50,7 @@ describe('toolbox against the lab mirror', () => {
     const base = `/k3s-io/k3s/releases/download/${K3S}`;
     mirror.override(`${base}/k3s`, '#!/bin/sh\necho evil\n');
     try {
-      const box = createToolbox({ mirrors: mirrors(), cacheRoot: root, log, env: {} });
+      const box = createToolbox({ mirrors: mirrors(), cache: { kind: 'local', dir: root }, log });
       await expect(box.k3s(K3S)).rejects.toBeInstanceOf(ChecksumMismatchError);
       await expect(box.k3s(K3S)).rejects.toThrow(/checksum mismatch .*k3s.*nothing was cached/);
       expect(readdirSync(root).filter((n) => n !== '.staging')).toEqual([]);
@@ -58,12 +59,12 @@ describe('toolbox against the lab mirror', () => {
       mirror.reset();
     }
     // Once the mirror is right again, the same cache fills normally.
-    const box = createToolbox({ mirrors: mirrors(), cacheRoot: root, log, env: {} });
+    const box = createToolbox({ mirrors: mirrors(), cache: { kind: 'local', dir: root }, log });
     expect(existsSync(await box.k3s(K3S))).toBe(true);
   });
 
   it('names the URL when a version does not exist', async () => {
-    const box = createToolbox({ mirrors: mirrors(), cacheRoot: join(tmp, 'local'), log, env: {} });
+    const box = createToolbox({ mirrors: mirrors(), cache: { kind: 'local', dir: join(tmp, 'local') }, log });
     await expect(box.manifest('capi', 'v0.0.1')).rejects.toThrow(/cluster-api\/releases\/download\/v0.0.1\/.*HTTP 404/);
   });
 
@@ -72,7 +73,7 @@ describe('toolbox against the lab mirror', () => {
     const saved = { ...process.env };
     Object.assign(process.env, env); // @actions/tool-cache reads process.env
     try {
-      const box = createToolbox({ mirrors: mirrors(), log, env });
+      const box = createToolbox({ mirrors: mirrors(), log, cache: toolCacheFromEnv(env), tempDir: env.RUNNER_TEMP });
       expect(box.cache.kind).toBe('runner');
       const k3s = await box.k3s(K3S);
       // Kept apart from upstream downloads: the tool name carries a digest of the mirror URL.
@@ -81,7 +82,11 @@ describe('toolbox against the lab mirror', () => {
       );
       expect(existsSync(`${dirname(k3s)}.complete`)).toBe(true);
       const before = mirror.requests.length;
-      expect(await createToolbox({ mirrors: mirrors(), log, env }).k3s(K3S)).toBe(k3s);
+      expect(
+        await createToolbox({ mirrors: mirrors(), log, cache: toolCacheFromEnv(env), tempDir: env.RUNNER_TEMP }).k3s(
+          K3S,
+        ),
+      ).toBe(k3s);
       expect(mirror.requests.length).toBe(before);
     } finally {
       process.env = saved;
@@ -113,7 +118,12 @@ describe('toolbox against the lab mirror', () => {
       let env = runner('1');
       Object.assign(process.env, env); // @actions/tool-cache and @actions/cache read process.env
       let requests = mirror.requests.length;
-      const k3s = await createToolbox({ mirrors: mirrors(), log, env }).k3s(K3S);
+      const k3s = await createToolbox({
+        mirrors: mirrors(),
+        log,
+        cache: toolCacheFromEnv(env),
+        tempDir: env.RUNNER_TEMP,
+      }).k3s(K3S);
       expect(mirror.requests.slice(requests).map((r) => r.replace(/^.*\//, ''))).toEqual([
         'k3s',
         'sha256sum-amd64.txt',
@@ -136,7 +146,11 @@ describe('toolbox against the lab mirror', () => {
       requests = mirror.requests.length;
       const calls = results.calls.length;
       logs.length = 0;
-      expect(await createToolbox({ mirrors: mirrors(), log, env }).k3s(K3S)).toBe(k3s);
+      expect(
+        await createToolbox({ mirrors: mirrors(), log, cache: toolCacheFromEnv(env), tempDir: env.RUNNER_TEMP }).k3s(
+          K3S,
+        ),
+      ).toBe(k3s);
       expect(mirror.requests.length).toBe(requests);
       expect(results.calls.slice(calls)).toEqual(['GetCacheEntryDownloadURL', 'blob GET']);
       expect(logs).toContain(

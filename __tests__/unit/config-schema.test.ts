@@ -3,18 +3,15 @@
  * the zod schema; this fails when the committed file is stale.
  */
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
+// ajv (a dev dependency, JSON Schema draft-07) checks the generated schema as an editor would.
+import Ajv from 'ajv';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { renderSchema, SCHEMA_FILE } from '../../scripts/write-schema.js';
 
 const ROOT = path.resolve(path.dirname(SCHEMA_FILE), '..');
 const EXAMPLE = path.join(ROOT, 'environments', 'example', 'environment.yaml');
-
-/** ajv (a dev dependency, JSON Schema draft-07) checks the generated schema as an editor would. */
-type AjvCtor = new (opts: object) => { validate(schema: object, data: unknown): boolean; errors?: unknown };
-const Ajv = createRequire(import.meta.url)('ajv') as AjvCtor;
 
 describe('environment JSON Schema', () => {
   it('is up to date with src/model/schema.ts', () => {

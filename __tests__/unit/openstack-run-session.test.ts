@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { Engine } from '../../src/engine/engine.js';
 import { seedInfraLayer } from '../../src/layers/seed-infra/index.js';
-import { openStackLock } from '../../src/lock/backends.js';
+import { productionLockPlaces } from '../../src/lock/backends.js';
 import { lockedLayers, RunLock } from '../../src/lock/run-lock.js';
 import { createOpenStackClient } from '../../src/openstack/client.js';
 import { resolveCloud, runSession } from '../../src/openstack/connection.js';
@@ -49,9 +49,11 @@ describe('the run session to OpenStack', () => {
       holder: 'unit-test',
       ttlSeconds: 60,
       timeoutSeconds: 5,
-      preSeed: openStackLock,
-      onSeed: () => {
-        throw new Error('no seed in this test');
+      places: {
+        preSeed: productionLockPlaces.preSeed,
+        onSeed: () => {
+          throw new Error('no seed in this test');
+        },
       },
       pollMs: 1,
     });
@@ -65,6 +67,7 @@ describe('the run session to OpenStack', () => {
       const r = await engine.apply();
       expect(r.applied.length).toBeGreaterThan(0);
     } finally {
+      await lock.release();
       await engine.close();
     }
     expect(lock.history.join(' ')).toMatch(/lock/);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { buildPlan, canonicalJson, type Change } from '../../src/plan/plan.js';
+import { buildPlan, type Change } from '../../src/plan/plan.js';
+import { canonicalJson } from '../../src/util/canonical-json.js';
 import { renderJson, renderMarkdown, renderText, summaryLine } from '../../src/plan/render.js';
 import { Redactor } from '../../src/util/redact.js';
 

@@ -12,7 +12,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { loadEnvironment } from '../../src/config/load.js';
 import { parseCloud } from '../../src/openstack/cloud-config.js';
 import { buildPlan, type Change } from '../../src/plan/plan.js';
-import { runCommand } from '../../src/run.js';
+import { runCommand } from '../../src/session/session.js';
 import { downloadText } from '../../src/tools/download.js';
 import type { Layer } from '../../src/engine/types.js';
 import { REDACTED } from '../../src/util/redact.js';
@@ -201,6 +201,7 @@ describe('every message of a run is redacted', () => {
       ]),
       env: {},
       log,
+      dirs: { temp: os.tmpdir(), toolCache: { kind: 'local', dir: os.tmpdir() } },
       layers: () => [layer(fail)],
     });
 
@@ -215,10 +216,11 @@ describe('every message of a run is redacted', () => {
   it('redacts the cause chain of a failure', async () => {
     const log = new MemoryLogger();
     const outcome = await run('observe', log);
-    expect(outcome.ok).toBe(false);
-    const cause = outcome.error?.cause as Error;
+    if (outcome.ok || outcome.failureReason === 'invalid-config') throw new Error('expected a failed run');
+    expect(outcome.failureReason).toBe('plan-failed');
+    const cause = outcome.error.cause as Error;
     expect(cause.message).toBe(`library said: bad password ${REDACTED}`);
-    expect(outcome.error?.stack ?? '').not.toContain(SECRET);
+    expect(outcome.error.stack ?? '').not.toContain(SECRET);
   });
 });
 

@@ -16,7 +16,8 @@ import { seedCapiComponents, seedCapiLayer } from '../../src/layers/seed-capi/in
 import { seedK3sLayer } from '../../src/layers/seed-k3s/index.js';
 import type { KubeObject } from '../../src/kube/index.js';
 import { hasChanges } from '../../src/plan/plan.js';
-import { SOURCES, type Toolbox } from '../../src/tools/index.js';
+import type { Toolbox } from '../../src/tools/index.js';
+import { SOURCES } from '../../src/model/sources.js';
 import type { ArtifactCache } from '../../src/tools/cache.js';
 import { Redactor } from '../../src/util/redact.js';
 import { FakeHelm } from '../fakes/helm.js';

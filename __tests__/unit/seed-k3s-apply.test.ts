@@ -215,9 +215,12 @@ describe('seed-k3s apply on a fake seed host', () => {
       expect(host.version()).toBeUndefined();
     });
 
-    it('no private key: a clear error before any connection', async () => {
+    it('no private key: a clear error before any connection, naming the secret, not an action input', async () => {
       const { host, engine } = world();
-      await expect(engine({}, new MemoryLogger(), '').plan()).rejects.toThrow(/no SSH private key for the seed/);
+      const failure = engine({}, new MemoryLogger(), '').plan();
+      await expect(failure).rejects.toThrow(/no SSH private key for the seed: .*sshPrivateKey.*seed\.sshPublicKey/);
+      await expect(failure).rejects.toMatchObject({ name: 'MissingSecretError', secret: 'sshPrivateKey' });
+      await expect(failure).rejects.not.toThrow(/input/);
       expect(host.connections).toEqual([]);
     });
   });

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_VERSIONS } from '../../src/model/versions.js';
-import { chartLocation, fileLocation, filePath, fillTemplate, SOURCES } from '../../src/tools/sources.js';
-import { cacheVersion, defaultCacheRoot, selectCache } from '../../src/tools/cache.js';
+import { chartLocation, fileLocation, filePath, fillTemplate } from '../../src/tools/sources.js';
+import { SOURCES } from '../../src/model/sources.js';
+import { cacheVersion, defaultCacheRoot, toolCacheFromEnv, openCache } from '../../src/tools/cache.js';
 import { parseChecksumFile } from '../../src/tools/checksum.js';
 import { testDesired } from '../helpers/desired.js';
 
@@ -101,8 +102,10 @@ describe('cache selection', () => {
     expect(cacheVersion('v1.34.8+k3s1')).toBe('1.34.8-k3s1');
   });
   it('uses the runner tool cache on a runner and XDG_CACHE_HOME otherwise', () => {
-    expect(selectCache({ RUNNER_TOOL_CACHE: '/opt/hostedtoolcache' }).kind).toBe('runner');
-    expect(selectCache({}).kind).toBe('local');
+    const onRunner = toolCacheFromEnv({ RUNNER_TOOL_CACHE: '/opt/hostedtoolcache' });
+    expect(onRunner).toEqual({ kind: 'runner', dir: '/opt/hostedtoolcache' });
+    expect(openCache(onRunner, '/tmp').kind).toBe('runner');
+    expect(openCache(toolCacheFromEnv({ XDG_CACHE_HOME: '/x' }), '/tmp').kind).toBe('local');
     expect(defaultCacheRoot({ XDG_CACHE_HOME: '/x' })).toBe('/x/capi-mgmt');
   });
 });

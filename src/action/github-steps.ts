@@ -4,7 +4,8 @@
  * the kubeconfig artifact. Each step reports a line for the job summary.
  */
 import * as core from '@actions/core';
-import type { RunOutcome } from '../run.js';
+import type { RunOutcome } from '../session/outcome.js';
+import { commandPolicy } from '../session/policy.js';
 import type { GitHubApi } from '../github/api.js';
 import type { GitHubRunContext } from '../github/context.js';
 import { findApproval, publishPlan, setCommentStatus, syncDriftIssue } from '../github/flows.js';
@@ -79,6 +80,8 @@ export interface AfterRun {
   report: Report;
   log: ActionLogger;
   uploader: ArtifactUploader;
+  /** Where the ciphertext file is written (the runner's temp dir). */
+  tempDir: string;
 }
 
 export async function afterRun(a: AfterRun): Promise<void> {
@@ -99,8 +102,10 @@ function guardSecrets(o: RunOutcome): void {
 }
 
 function failureText(o: RunOutcome): string | undefined {
-  if (o.configError) return `the environment is invalid (${o.configError.issues.length} problem(s)); see the job log`;
-  return o.ok ? undefined : (o.error?.message ?? o.failureReason);
+  if (o.failureReason === 'invalid-config') {
+    return `the environment is invalid (${o.configError.issues.length} problem(s)); see the job log`;
+  }
+  return o.ok ? undefined : o.error.message;
 }
 
 async function planComment({ settings: s, gh, api, outcome, report }: AfterRun): Promise<void> {
@@ -159,10 +164,10 @@ async function driftIssue({ settings: s, gh, api, outcome, report }: AfterRun): 
   }
 }
 
-async function kubeconfigArtifact({ settings: s, outcome, report, uploader }: AfterRun): Promise<void> {
-  const changing = s.command === 'apply' || s.command === 'restore' || (s.command === 'drift' && s.reconcile);
+async function kubeconfigArtifact({ settings: s, outcome, report, uploader, tempDir }: AfterRun): Promise<void> {
+  const { producesKubeconfig } = commandPolicy(s.command, { reconcile: s.reconcile });
   const kubeconfig = outcome.outputs?.get(clusterOutputs)?.kubeconfig;
-  if (!changing || !outcome.ok || !kubeconfig || !outcome.loaded) return;
+  if (!producesKubeconfig || !outcome.ok || !kubeconfig) return;
   const { ageRecipients, retentionDays } = outcome.loaded.desired.config.kubeconfig;
   if (ageRecipients.length === 0) {
     report.lines.push('', 'No kubeconfig artifact: `kubeconfig.ageRecipients` is empty.');
@@ -175,7 +180,7 @@ async function kubeconfigArtifact({ settings: s, outcome, report, uploader }: Af
       recipients: ageRecipients,
       retentionDays,
       uploader,
-      tempDir: process.env.RUNNER_TEMP,
+      tempDir,
       onTempPath: addTempPath,
     });
     report.artifactId = p.id;

@@ -1,36 +1,42 @@
 /**
- * The GitHub face: inputs in, engine run, outputs, comment, summary and
- * failure out. Deployment logic lives in the engine; GitHub logic in
- * src/github; this file only puts them in order.
+ * The GitHub face: inputs in, a run session, outputs, comment, summary and
+ * failure out. Deployment logic lives in the engine, policy in the session,
+ * GitHub logic in src/github; this file only puts them in order. The
+ * environment is loaded and checked before anything talks to GitHub or a
+ * cloud.
  */
+import os from 'node:os';
 import * as core from '@actions/core';
+import type { RunDirs } from '../engine/types.js';
 import { renderJson } from '../plan/render.js';
-import { runCommand, type FailureReason, type RunOutcome } from '../run.js';
-import { defaultLayers, type LayerFactory } from '../layers/index.js';
+import type { LayerFactory } from '../layers/index.js';
 import type { GitHubApi } from '../github/api.js';
-import { readRunContext, type GitHubRunContext } from '../github/context.js';
+import { readRunContext } from '../github/context.js';
 import { OctokitApi } from '../github/octokit-api.js';
 import type { ArtifactUploader } from '../artifact/kubeconfig.js';
 import { ActionsArtifactUploader } from '../artifact/actions-uploader.js';
-import { lockedLayers, RunLock, type RunLockOptions } from '../lock/run-lock.js';
-import { openStackLock, seedLease } from '../lock/backends.js';
+import { failedBeforeRun, type FailureReason, type RunOutcome } from '../session/outcome.js';
+import { commandPolicy } from '../session/policy.js';
+import { closeOnSignals, openSession, type LockRequest } from '../session/session.js';
+import { toolCacheFromEnv } from '../tools/index.js';
+import { redactError } from '../util/redact.js';
 import { getSettings, InputError, type ActionSettings } from './inputs.js';
 import { ActionLogger } from './logger.js';
-import { markMainStarted } from './state.js';
+import { markMainStarted, saveLockHolder } from './state.js';
 import { summaryMarkdown } from './summary.js';
 import { afterRun, beforeApply, type Report } from './github-steps.js';
-import { redactError } from '../util/redact.js';
 
 export interface ActionDeps {
   layers?: LayerFactory;
   /** Where the lock lives and how often it is polled (tests use other places). */
-  lock?: Partial<Pick<RunLockOptions, 'preSeed' | 'onSeed' | 'pollMs' | 'progressMs' | 'ttlSeconds'>>;
+  lock?: Partial<Pick<LockRequest, 'places' | 'pollMs' | 'progressMs' | 'ttlSeconds'>>;
   uploader?: ArtifactUploader;
 }
 
-/** Commands that change things hold the environment's lock. */
-const holdsLock = (s: ActionSettings): boolean =>
-  s.command === 'apply' || s.command === 'restore' || s.command === 'destroy' || (s.command === 'drift' && s.reconcile);
+/** The runner's directories; off a runner (local tests), the OS temp dir and our own cache. */
+export function runnerDirs(env: NodeJS.ProcessEnv = process.env): RunDirs {
+  return { temp: env.RUNNER_TEMP || os.tmpdir(), toolCache: toolCacheFromEnv(env) };
+}
 
 export async function run(deps: ActionDeps = {}): Promise<void> {
   markMainStarted();
@@ -43,14 +49,10 @@ export async function run(deps: ActionDeps = {}): Promise<void> {
     return;
   }
   const log = new ActionLogger();
-  if (settings.cloudsYaml) core.setSecret(settings.cloudsYaml.split('\n')[0] ?? '');
   const gh = readRunContext();
-  const api: GitHubApi | undefined = settings.githubToken
-    ? new OctokitApi(settings.githubToken, { owner: gh.owner, repo: gh.repo })
-    : undefined;
   const report: Report = { lines: [] };
-
-  if ((settings.command === 'restore' || settings.command === 'destroy') && settings.confirm !== settings.environment) {
+  const policy = commandPolicy(settings.command, { reconcile: settings.reconcile });
+  if (policy.destructive && settings.confirm !== settings.environment) {
     return fail(
       settings,
       'usage',
@@ -58,69 +60,98 @@ export async function run(deps: ActionDeps = {}): Promise<void> {
     );
   }
 
-  const approval = await beforeApply(settings, gh, api, report);
-  if (approval === 'refused') {
-    return fail(settings, 'plan-changed', report.refusal ?? 'no approved plan', report);
-  }
-
-  let lock: RunLock | undefined;
-  const base = deps.layers ?? defaultLayers;
-  if (holdsLock(settings)) {
-    lock = new RunLock({
+  const dirs = runnerDirs();
+  const opened = openSession({
+    command: settings.command,
+    environment: settings.environment,
+    environmentsDir: settings.environmentsDir,
+    log,
+    dirs,
+    secrets: { sshPrivateKey: settings.sshPrivateKey },
+    extraSecrets: [settings.githubToken],
+    cloudsYamlOverride: settings.cloudsYaml,
+    reconcile: settings.reconcile,
+    layers: deps.layers,
+    lock: {
       holder: gh.runUrl,
-      ttlSeconds: deps.lock?.ttlSeconds ?? 600,
       timeoutSeconds: settings.lockTimeoutSeconds,
-      preSeed: deps.lock?.preSeed ?? openStackLock,
-      onSeed: deps.lock?.onSeed ?? seedLease,
-      pollMs: deps.lock?.pollMs,
-      progressMs: deps.lock?.progressMs,
+      ...deps.lock,
+      // The post step releases a lock that a cancelled run could not.
+      onHeldChange: (held) => saveLockHolder(held ? gh.runUrl : undefined),
+    },
+    onLoaded: (l) => {
+      // Each secret value as written, never a whole input (whose lines would blank unrelated log text).
+      for (const v of l.redactor.values()) core.setSecret(v);
+      log.setRedactor(l.redactor);
+    },
+  });
+  const api: GitHubApi | undefined = settings.githubToken
+    ? new OctokitApi(settings.githubToken, { owner: gh.owner, repo: gh.repo })
+    : undefined;
+  if (!opened.ok) {
+    // Whatever the command and event: annotations, and on a PR the errors in the comment.
+    await afterRun({
+      settings,
+      gh,
+      api,
+      outcome: opened.outcome,
+      approval: undefined,
+      report,
+      log,
+      uploader: noUpload,
+      tempDir: dirs.temp,
     });
+    return finish(settings, opened.outcome, report);
   }
+  const session = opened.session;
 
   let outcome: RunOutcome;
+  const stop = closeOnSignals(() => session.close(), log);
   try {
-    outcome = await runCommand({
-      command: settings.command,
-      environment: settings.environment,
-      environmentsDir: settings.environmentsDir,
+    const approval = await beforeApply(settings, gh, api, report);
+    if (approval === 'refused') {
+      return await fail(settings, 'plan-changed', report.refusal ?? 'no approved plan', report);
+    }
+    try {
+      outcome = await session.run({ backup: settings.backup, expectedHash: approval?.approved.hash });
+    } catch (e) {
+      outcome = failedBeforeRun('apply-failed', redactError(e, session.loaded.redactor).message);
+    }
+    await session.close();
+    if (session.lockHistory.length) {
+      report.lines.push(`Lock: held ${session.lockHistory.join(', then ')} as ${gh.runUrl}.`);
+    }
+    await afterRun({
+      settings,
+      gh,
+      api,
+      outcome,
+      approval,
+      report,
       log,
-      secrets: { sshPrivateKey: settings.sshPrivateKey },
-      cloudsYamlOverride: settings.cloudsYaml,
-      backup: settings.backup,
-      reconcile: settings.reconcile,
-      expectedHash: approval?.approved.hash,
-      layers: lock ? (d) => lockedLayers(base(d), lock) : base,
-      onLoaded: (l) => {
-        l.redactor.add(settings.githubToken);
-        log.setRedactor(l.redactor);
-      },
+      uploader: deps.uploader ?? new ActionsArtifactUploader(),
+      tempDir: dirs.temp,
     });
-  } catch (e) {
-    outcome = { ok: false, failureReason: 'apply-failed', error: redactError(e), changes: false };
+  } finally {
+    await session.close();
+    stop();
   }
-  if (lock?.history.length) report.lines.push(`Lock: held ${lock.history.join(', then ')} as ${gh.runUrl}.`);
-  await afterRun({
-    settings,
-    gh,
-    api,
-    outcome,
-    approval,
-    report,
-    log,
-    uploader: deps.uploader ?? new ActionsArtifactUploader(),
-  });
   await finish(settings, outcome, report);
 }
 
+const noUpload: ArtifactUploader = {
+  uploadFile: () => Promise.reject(new Error('nothing is uploaded for an invalid environment')),
+};
+
 async function fail(
   s: ActionSettings,
-  reason: FailureReason,
+  reason: Exclude<FailureReason, 'invalid-config' | 'drift'>,
   message: string,
   report: Report = { lines: [] },
 ): Promise<void> {
   core.setOutput('changes', 'false');
   core.setOutput('failure-reason', reason);
-  await writeSummary(s, { ok: false, failureReason: reason, error: new Error(message), changes: false }, report);
+  await writeSummary(s, failedBeforeRun(reason, message), report);
   core.setFailed(message);
 }
 
@@ -137,22 +168,23 @@ async function finish(s: ActionSettings, outcome: RunOutcome, report: Report): P
   core.setOutput('plan-hash', outcome.plan?.hash ?? '');
   core.setOutput('plan-json', outcome.plan ? renderJson(outcome.plan) : '');
   const drifted = s.command === 'drift' && outcome.ok && outcome.changes && !s.reconcile;
-  const reason = outcome.failureReason ?? (drifted ? 'drift' : '');
+  const reason: FailureReason | '' = outcome.failureReason ?? (drifted ? 'drift' : '');
   core.setOutput('failure-reason', reason);
   if (report.artifactId !== undefined) core.setOutput('kubeconfig-artifact-id', String(report.artifactId));
 
-  if (outcome.configError) {
+  if (outcome.failureReason === 'invalid-config') {
     for (const i of outcome.configError.issues) {
       core.error(i.message, { file: relativeToWorkspace(i.file), startLine: i.line, startColumn: i.col });
     }
   }
   await writeSummary(s, outcome, report);
-  if (outcome.configError) {
+  if (outcome.failureReason === 'invalid-config') {
     core.setFailed(
       `environment ${s.environment} is invalid:\n${outcome.configError.format(process.env.GITHUB_WORKSPACE)}`,
     );
   } else if (!outcome.ok) {
-    core.setFailed(`capi-mgmt ${s.command} failed (${outcome.failureReason}): ${outcome.error?.message ?? ''}`);
+    const hint = outcome.missingSecret === 'sshPrivateKey' ? ' (set input ssh-private-key)' : '';
+    core.setFailed(`capi-mgmt ${s.command} failed (${outcome.failureReason}): ${outcome.error.message}${hint}`);
   } else if (drifted) {
     core.setFailed(`${s.environment} has drifted from its desired state (see the job summary)`);
   }
@@ -162,5 +194,3 @@ function relativeToWorkspace(file: string): string {
   const ws = process.env.GITHUB_WORKSPACE;
   return ws && file.startsWith(`${ws}/`) ? file.slice(ws.length + 1) : file;
 }
-
-export type { GitHubRunContext };

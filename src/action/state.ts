@@ -1,7 +1,7 @@
 /** Data carried from the main step to the post step (never secrets). */
 import * as core from '@actions/core';
 
-const KEYS = { isPost: 'isPost', tempPaths: 'tempPaths' } as const;
+const KEYS = { isPost: 'isPost', tempPaths: 'tempPaths', lockHolder: 'lockHolder' } as const;
 
 /** The runner exposes saved state to the post step only, as STATE_<key>. */
 export const isPost = (): boolean => core.getState(KEYS.isPost) === 'true';
@@ -25,4 +25,14 @@ export function getTempPaths(): string[] {
   } catch {
     return [];
   }
+}
+
+/** Who holds the environment's lock while main runs; empty once released. The last value saved wins. */
+export function saveLockHolder(holder: string | undefined): void {
+  core.saveState(KEYS.lockHolder, holder ?? '');
+}
+
+/** Set only when main ended (cancelled, killed) while still holding the lock. */
+export function getLockHolder(): string | undefined {
+  return core.getState(KEYS.lockHolder) || undefined;
 }

@@ -1,13 +1,13 @@
 /** The job summary: written for every command, from redacted data only. */
 import { formatIssue } from '../config/errors.js';
-import { renderMarkdown, summaryLine } from '../plan/render.js';
-import type { RunOutcome } from '../run.js';
+import { renderMarkdown } from '../plan/render.js';
+import type { RunOutcome } from '../session/outcome.js';
 import type { ActionSettings } from './inputs.js';
 
 export function summaryMarkdown(s: ActionSettings, outcome: RunOutcome, extra: string[] = []): string {
   const title = `## capi-mgmt ${s.command}: ${s.environment}`;
   const lines: string[] = [title, ''];
-  if (outcome.configError) {
+  if (outcome.failureReason === 'invalid-config') {
     lines.push(
       `:x: The environment is invalid (${outcome.configError.issues.length} problem(s)):`,
       '',
@@ -16,7 +16,7 @@ export function summaryMarkdown(s: ActionSettings, outcome: RunOutcome, extra: s
       '```',
     );
   } else if (!outcome.ok) {
-    lines.push(`:x: **${outcome.failureReason}**: ${outcome.error?.message ?? 'failed'}`, '');
+    lines.push(`:x: **${outcome.failureReason}**: ${outcome.error.message}`, '');
   } else if (s.command === 'validate') {
     lines.push(`:white_check_mark: The environment is valid (${outcome.loaded?.files.length ?? 0} file(s)).`);
   } else if (s.command === 'drift') {
@@ -41,5 +41,3 @@ export function summaryMarkdown(s: ActionSettings, outcome: RunOutcome, extra: s
   // Sections each start with a blank line; collapse the runs that makes.
   return `${lines.join('\n').replace(/\n{3,}/g, '\n\n')}\n`;
 }
-
-export { summaryLine };

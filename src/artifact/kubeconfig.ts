@@ -13,7 +13,7 @@ export interface ArtifactUploader {
   uploadFile(file: string, retentionDays: number): Promise<number>;
 }
 
-export const kubeconfigArtifactName = (environment: string): string => `capi-mgmt-${environment}-kubeconfig.age`;
+const kubeconfigArtifactName = (environment: string): string => `capi-mgmt-${environment}-kubeconfig.age`;
 
 export interface PublishRequest {
   environment: string;

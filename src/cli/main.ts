@@ -4,11 +4,17 @@
  * (plan/drift with --detailed-exitcode), 64 usage error.
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import readline from 'node:readline/promises';
-import { Command as Cli, CommanderError, Option } from 'commander';
+import { Command as Cli, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { COMMANDS, type Command } from '../engine/engine.js';
+import type { RunDirs } from '../engine/types.js';
+import { hasChanges } from '../plan/plan.js';
 import { renderJson, renderText } from '../plan/render.js';
-import { runCommand, type RunOutcome } from '../run.js';
+import type { RunOutcome } from '../session/outcome.js';
+import { commandPolicy } from '../session/policy.js';
+import { runCommand, type LockRequest, type SessionRequest } from '../session/session.js';
+import { toolCacheFromEnv } from '../tools/index.js';
 import type { LayerFactory } from '../layers/index.js';
 import { TerminalLogger } from './logger.js';
 import { decryptKubeconfig } from './decrypt-kubeconfig.js';
@@ -20,8 +26,11 @@ export interface CliDeps {
   env?: Record<string, string | undefined>;
   stdout?: NodeJS.WritableStream;
   stderr?: NodeJS.WritableStream;
+  stdin?: NodeJS.ReadableStream;
   stdinIsTty?: boolean;
   layers?: LayerFactory;
+  /** Where and how the lock is taken (tests: other places, quicker polling). */
+  lock?: Partial<Omit<LockRequest, 'timeoutSeconds' | 'onHeldChange'>>;
 }
 
 interface Opts {
@@ -34,10 +43,18 @@ interface Opts {
   reconcile?: boolean;
   expectHash?: string;
   sshPrivateKeyFile?: string;
+  lockTimeout: number;
   verbose?: boolean;
 }
 
-const MUTATING: readonly Command[] = ['apply', 'destroy', 'restore'];
+const seconds = (v: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number of seconds');
+  return n;
+};
+
+/** Who holds the lock from a terminal, as other runs will see it while they wait. */
+const cliHolder = (): string => `${os.userInfo().username}@${os.hostname()} (capi-mgmt CLI, pid ${process.pid})`;
 
 export async function main(deps: CliDeps): Promise<number> {
   const env = deps.env ?? process.env;
@@ -61,6 +78,7 @@ export async function main(deps: CliDeps): Promise<number> {
     .option('--reconcile', 'drift: apply what drifted')
     .option('--expect-hash <sha256>', 'apply: refuse unless the fresh plan has this hash')
     .option('--ssh-private-key-file <path>', 'seed SSH private key (else $CAPI_MGMT_SSH_PRIVATE_KEY)')
+    .option('--lock-timeout <seconds>', 'how long a changing command waits for another run to finish', seconds, 900)
     .option('-v, --verbose', 'show before/after of every change')
     .argument('<command>', `one of: ${COMMANDS.join(', ')}`)
     .showHelpAfterError('(run capi-mgmt --help for usage)');
@@ -92,60 +110,71 @@ export async function main(deps: CliDeps): Promise<number> {
   }
 
   const log = new TerminalLogger(err, { debug: Boolean(env.CAPI_MGMT_DEBUG) });
-  if (MUTATING.includes(command) && !opts.yes) {
-    const ok = await confirm(command, opts, deps, log, env, write);
-    if (ok !== true) return ok;
-  }
-
-  const outcome = await runCommand({
+  const policy = commandPolicy(command, { reconcile: opts.reconcile });
+  const dirs: RunDirs = { temp: os.tmpdir(), toolCache: toolCacheFromEnv(env) };
+  const request = (lock?: LockRequest): SessionRequest => ({
     command,
     environment: opts.env,
     environmentsDir: opts.environmentsDir,
     log,
+    dirs,
     env,
     secrets: { sshPrivateKey },
-    backup: opts.backup,
     reconcile: opts.reconcile,
-    expectedHash: opts.expectHash,
     layers: deps.layers,
+    lock,
     onLoaded: (l) => log.setRedactor(l.redactor),
   });
-  return report(outcome, command, opts, write, err);
+  // The same lock as the action's, so a terminal run and a CI run never change one environment at once.
+  const lock: LockRequest = { holder: cliHolder(), timeoutSeconds: opts.lockTimeout, ...deps.lock };
+
+  let expectedHash = opts.expectHash;
+  if (policy.needsConfirmation && !opts.yes) {
+    const confirmed = await confirm(command, opts, deps, request(), write);
+    if (typeof confirmed === 'number') return confirmed;
+    expectedHash = confirmed.hash;
+  }
+
+  const outcome = await runCommand(request(policy.takesLock ? lock : undefined), {
+    backup: opts.backup,
+    expectedHash,
+    closeOnSignals: true,
+  });
+  return report(outcome, command, opts, write, err, { confirmed: expectedHash !== undefined && !opts.expectHash });
 }
 
-/** Without --yes, show the plan and ask; refuse outright when nobody can answer. */
+/**
+ * Without --yes: show the plan this command would carry out and ask. The
+ * answer is bound to that plan's hash; the run then refuses if the fresh
+ * plan differs. Refuse outright when nobody can answer.
+ */
 async function confirm(
   command: Command,
   opts: Opts,
   deps: CliDeps,
-  log: TerminalLogger,
-  env: Record<string, string | undefined>,
+  request: SessionRequest,
   write: (s: string, to?: NodeJS.WritableStream) => void,
-): Promise<true | number> {
+): Promise<{ hash: string } | number> {
   const err = deps.stderr ?? process.stderr;
   if (!(deps.stdinIsTty ?? process.stdin.isTTY)) {
     write(`capi-mgmt: ${command} changes real resources; pass --yes to run it without a terminal`, err);
     return EXIT.usage;
   }
-  const preview = await runCommand({
-    command: 'plan',
-    environment: opts.env,
-    environmentsDir: opts.environmentsDir,
-    log,
-    env,
-    layers: deps.layers,
-    onLoaded: (l) => log.setRedactor(l.redactor),
-  });
-  if (!preview.ok) return report(preview, 'plan', opts, write, err);
-  if (preview.plan) write(renderText(preview.plan), err);
-  const rl = readline.createInterface({ input: process.stdin, output: err });
-  const answer = await rl.question(`Type "yes" to ${command} ${opts.env}: `);
+  const preview = await runCommand(request, { preview: true, closeOnSignals: true });
+  if (!preview.ok || !preview.plan) return report(preview, 'plan', opts, write, err);
+  write(renderText(preview.plan, { verbose: opts.verbose }), err);
+  if (!hasChanges(preview.plan) && command !== 'restore') {
+    write(`${command}: nothing to do, ${opts.env} is already in the desired state.`);
+    return EXIT.ok;
+  }
+  const rl = readline.createInterface({ input: deps.stdin ?? process.stdin, output: err });
+  const answer = await rl.question(`Type "yes" to ${command} ${opts.env} as planned above: `);
   rl.close();
   if (answer.trim() !== 'yes') {
-    write('capi-mgmt: cancelled', err);
+    write('capi-mgmt: cancelled; nothing was changed', err);
     return EXIT.failed;
   }
-  return true;
+  return { hash: preview.plan.hash };
 }
 
 function appliedLine(command: Command, env: string, outcome: RunOutcome): string {
@@ -163,19 +192,29 @@ function report(
   opts: Opts,
   write: (s: string, to?: NodeJS.WritableStream) => void,
   err: NodeJS.WritableStream,
+  o: { confirmed?: boolean } = {},
 ): number {
-  if (outcome.configError) {
+  if (outcome.failureReason === 'invalid-config') {
     write(outcome.configError.format(), err);
     write(`capi-mgmt: environment ${opts.env} is invalid (${outcome.configError.issues.length} problem(s))`, err);
     return EXIT.failed;
   }
+  const changing = commandPolicy(command, { reconcile: opts.reconcile }).changes;
   if (outcome.plan) {
     if (opts.json) write(renderJson(outcome.plan));
-    else if (!MUTATING.includes(command) || !outcome.ok) write(renderText(outcome.plan, { verbose: opts.verbose }));
+    else if (!changing || !outcome.ok) write(renderText(outcome.plan, { verbose: opts.verbose }));
   }
-  if (outcome.ok && MUTATING.includes(command) && !opts.json) write(appliedLine(command, opts.env, outcome));
+  if (outcome.ok && changing && !opts.json) write(appliedLine(command, opts.env, outcome));
   if (!outcome.ok) {
-    write(`capi-mgmt: ${command} failed (${outcome.failureReason}): ${outcome.error?.message ?? 'unknown error'}`, err);
+    const why =
+      outcome.failureReason === 'plan-changed' && o.confirmed
+        ? 'the plan changed since you confirmed it (the current plan is above); nothing was changed, run again to review it'
+        : outcome.error.message;
+    const hint =
+      outcome.missingSecret === 'sshPrivateKey'
+        ? ' (pass --ssh-private-key-file or set $CAPI_MGMT_SSH_PRIVATE_KEY)'
+        : '';
+    write(`capi-mgmt: ${command} failed (${outcome.failureReason}): ${why}${hint}`, err);
     return EXIT.failed;
   }
   if (command === 'validate' && opts.json) write(JSON.stringify({ valid: true, environment: opts.env }));

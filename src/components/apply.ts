@@ -16,7 +16,7 @@ import type {
   ObjectsComponent,
 } from './types.js';
 
-export type Step =
+type Step =
   | { kind: 'install-chart'; component: ChartComponent }
   | { kind: 'apply-manifest'; component: ManifestComponent }
   | { kind: 'apply-objects'; component: ObjectsComponent }

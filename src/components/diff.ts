@@ -2,9 +2,10 @@
 import { createHash } from 'node:crypto';
 import semver from 'semver';
 import type { LayerDiff } from '../engine/types.js';
-import { diffRelease } from '../helm/values-diff.js';
+import { diffRelease } from '../helm/index.js';
 import { describeRef, refOf } from '../kube/index.js';
-import { canonicalJson, type Change } from '../plan/plan.js';
+import type { Change } from '../plan/plan.js';
+import { canonicalJson } from '../util/canonical-json.js';
 import type {
   ComponentsObserved,
   ObservedAbsent,
@@ -21,7 +22,7 @@ export function valuesDigest(values: Record<string, unknown>): string {
 }
 
 /** What the plan shows as the desired state of a component (never values, never object contents). */
-export function desiredState(c: Exclude<Component, AbsentComponent>): Record<string, unknown> {
+function desiredState(c: Exclude<Component, AbsentComponent>): Record<string, unknown> {
   switch (c.kind) {
     case 'chart':
       return { chart: c.release, version: c.version, namespace: c.namespace, values: valuesDigest(c.values) };

@@ -36,8 +36,13 @@ export interface ComponentSetDeps {
   rolloutTimeoutMs?: number;
 }
 
-export function defaultToolbox(ctx: LayerContext): Toolbox {
-  return createToolbox({ mirrors: ctx.desired.config.mirrors, log: ctx.log });
+function defaultToolbox(ctx: LayerContext): Toolbox {
+  return createToolbox({
+    mirrors: ctx.desired.config.mirrors,
+    log: ctx.log,
+    cache: ctx.dirs.toolCache,
+    tempDir: ctx.dirs.temp,
+  });
 }
 
 /** One target per kubeconfig per layer instance: helm is fetched and checked once a run. */
@@ -49,7 +54,9 @@ function targetFactory(deps: ComponentSetDeps) {
       ctx.redactor.addDocument(kubeconfig);
       const toolbox = (deps.toolbox ?? defaultToolbox)(ctx);
       const binary = await toolbox.helm(ctx.desired.config.versions.helm);
-      const helm = deps.helm ? deps.helm(binary, kubeconfig, ctx) : createHelm({ binary, kubeconfig, log: ctx.log });
+      const helm = deps.helm
+        ? deps.helm(binary, kubeconfig, ctx)
+        : createHelm({ binary, kubeconfig, log: ctx.log, tempDir: ctx.dirs.temp });
       await helm.version();
       const kube = (deps.kube ?? createKubeClient)(kubeconfig);
       return { kube, helm, sources: toolbox };

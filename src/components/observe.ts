@@ -1,6 +1,5 @@
 /** Reads what a component set finds on its target: read-only (GETs, helm status/values, server-side dry runs). */
-import { describeRef, deploymentRolledOut, type KubeObject } from '../kube/index.js';
-import { describeDeployment, hasCondition } from '../kube/compare.js';
+import { describeDeployment, describeRef, deploymentRolledOut, hasCondition, type KubeObject } from '../kube/index.js';
 import { deploymentVersion, stampComponent } from './stamp.js';
 import type { ComponentLog, Target } from './target.js';
 import type { AbsentComponent, ChartComponent, Component, ManifestComponent, ObjectsComponent } from './types.js';
@@ -149,7 +148,7 @@ async function observeAbsent(t: Target, c: AbsentComponent): Promise<ObservedAbs
   return { kind: 'absent', exists: (await t.kube.get(c.ref)) !== undefined };
 }
 
-export function observeComponent(t: Target, c: Component, log: ComponentLog): Promise<ObservedComponent> {
+function observeComponent(t: Target, c: Component, log: ComponentLog): Promise<ObservedComponent> {
   switch (c.kind) {
     case 'chart':
       return observeChart(t, c);

@@ -12,8 +12,8 @@ export type TargetKube = Pick<
   KubeClient,
   'get' | 'apply' | 'diff' | 'delete' | 'waitForCrdsEstablished' | 'waitForDeploymentsAvailable'
 >;
-export type TargetHelm = Pick<Helm, 'status' | 'getValues' | 'upgradeInstall'>;
-export type TargetSources = Pick<Toolbox, 'manifest' | 'chart'>;
+type TargetHelm = Pick<Helm, 'status' | 'getValues' | 'upgradeInstall'>;
+type TargetSources = Pick<Toolbox, 'manifest' | 'chart'>;
 
 export interface Target {
   kube: TargetKube;

@@ -5,7 +5,7 @@
  * Velero `Schedule`), or an object that must not exist.
  */
 import type { KubeObject, ObjectRef } from '../kube/index.js';
-import type { ChartSourceId, ManifestSourceId } from '../tools/index.js';
+import type { ChartSourceId, ManifestSourceId } from '../model/sources.js';
 
 export interface DeploymentRef {
   namespace: string;

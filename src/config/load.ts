@@ -25,7 +25,7 @@ export interface LoadOptions {
   name: string;
   environmentsDir: string;
   env?: Record<string, string | undefined>;
-  /** clouds.yaml content given outside the files (the action's `clouds-yaml` input); wins over the files. */
+  /** clouds.yaml content given outside the files (by a face, e.g. from an action input); wins over the files. */
   cloudsYamlOverride?: string;
 }
 
@@ -313,7 +313,7 @@ function checkCloudsYaml(
   return [];
 }
 
-export function listEnvironments(environmentsDir: string): string[] {
+function listEnvironments(environmentsDir: string): string[] {
   try {
     return fs
       .readdirSync(environmentsDir, { withFileTypes: true })

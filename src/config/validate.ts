@@ -300,7 +300,7 @@ function schemasAt(root: AnySchema, p: readonly PathSeg[]): AnySchema[] {
   return flat;
 }
 
-export function keysAt(root: AnySchema, p: readonly PathSeg[]): string[] {
+function keysAt(root: AnySchema, p: readonly PathSeg[]): string[] {
   const keys = new Set<string>();
   for (const s of schemasAt(root, p)) {
     const d = defOf(s);

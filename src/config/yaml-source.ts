@@ -11,7 +11,7 @@ import { scalarAsWritten } from '../util/yaml-secrets.js';
 export type PathSeg = string | number;
 
 /** Position of a value and, for map entries, of its key. */
-export interface Located {
+interface Located {
   value: SourcePos;
   key?: SourcePos;
 }

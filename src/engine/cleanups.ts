@@ -6,7 +6,7 @@
 export type CleanupFn = () => Promise<void> | void;
 
 /** Runs one close step; a failure becomes a warning, never an exception. */
-export async function closeStep(what: string, fn: CleanupFn, warn: (message: string) => void): Promise<void> {
+async function closeStep(what: string, fn: CleanupFn, warn: (message: string) => void): Promise<void> {
   try {
     await fn();
   } catch (e) {

@@ -2,12 +2,14 @@
  * Runs the registered layers for a command. Knows nothing of GitHub or of
  * any one cloud: layers bring their own boundaries.
  */
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { buildPlan, hasChanges, type Change, type Plan } from '../plan/plan.js';
 import type { Redactor } from '../util/redact.js';
 import type { Desired } from '../model/desired.js';
 import { Cleanups } from './cleanups.js';
 import { OutputStore, type Outputs } from './outputs.js';
-import type { AnyLayer, LayerContext, Logger, RunSecrets } from './types.js';
+import type { AnyLayer, LayerContext, Logger, RunDirs, RunSecrets } from './types.js';
 
 export type Command = 'validate' | 'plan' | 'apply' | 'drift' | 'destroy' | 'restore';
 export const COMMANDS: readonly Command[] = ['validate', 'plan', 'apply', 'drift', 'destroy', 'restore'];
@@ -18,6 +20,8 @@ export interface EngineOptions {
   log: Logger;
   redactor: Redactor;
   secrets?: RunSecrets;
+  /** Where layers may write; the run session passes the face's choice. Default: the OS temp dir and a cache in it. */
+  dirs?: RunDirs;
   /** Where layers register what must be undone at the end; the run session passes its own. */
   cleanups?: Cleanups;
 }
@@ -77,6 +81,7 @@ export class Engine {
       },
       redactor: this.opts.redactor,
       secrets: this.opts.secrets ?? {},
+      dirs: this.opts.dirs ?? { temp: tmpdir(), toolCache: { kind: 'local', dir: join(tmpdir(), 'capi-mgmt-tools') } },
       onCleanup: (fn) => this.cleanups.add(fn),
     };
   }
@@ -166,15 +171,16 @@ export class Engine {
     return applied;
   }
 
-  /** Drift is a plan that is expected to be empty; `reconcile` applies it. */
-  async drift(o: { reconcile?: boolean } = {}): Promise<RunResult> {
+  /** Drift is a plan that is expected to be empty; `reconcile` applies it (refusing, like apply, an unapproved plan). */
+  async drift(o: ApplyOptions & { reconcile?: boolean } = {}): Promise<RunResult> {
     const plan = await this.plan();
     if (!o.reconcile || !hasChanges(plan)) return { plan, applied: [] };
+    if (o.expectedHash !== undefined && o.expectedHash !== plan.hash) throw new PlanChangedError(o.expectedHash, plan);
     return { plan, applied: await this.converge() };
   }
 
-  /** Observe in order (later layers need earlier outputs), then tear down in reverse. */
-  async destroy(): Promise<RunResult> {
+  /** What destroy would remove: observe in order (later layers need earlier outputs). Read-only. */
+  async planDestroy(): Promise<{ plan: Plan; observed: Map<string, unknown> }> {
     const observed = new Map<string, unknown>();
     const changes: Change[] = [];
     for (const layer of this.opts.layers) {
@@ -188,6 +194,13 @@ export class Engine {
       changes,
       redactor: this.opts.redactor,
     });
+    return { plan, observed };
+  }
+
+  /** Tear down in reverse layer order what planDestroy found. */
+  async destroy(o: ApplyOptions = {}): Promise<RunResult> {
+    const { plan, observed } = await this.planDestroy();
+    if (o.expectedHash !== undefined && o.expectedHash !== plan.hash) throw new PlanChangedError(o.expectedHash, plan);
     const applied: Change[] = [];
     for (const layer of [...this.opts.layers].reverse()) {
       if (!layer.diffDestroy) continue;

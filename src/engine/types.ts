@@ -1,6 +1,7 @@
 import type { Desired } from '../model/desired.js';
 import type { Change, LayerName } from '../plan/plan.js';
 import type { Redactor } from '../util/redact.js';
+import type { ToolCacheChoice } from '../tools/index.js';
 import type { OutputKey, Outputs } from './outputs.js';
 
 /** How the engine talks to people; the CLI and the action each provide one. */
@@ -12,9 +13,17 @@ export interface Logger {
   group<T>(name: string, fn: () => Promise<T>): Promise<T>;
 }
 
-/** Secrets given to the run outside the environment files (action inputs, CLI environment). */
+/** Secrets given to the run outside the environment files; each face takes them its own way. */
 export interface RunSecrets {
   sshPrivateKey?: string;
+}
+
+/** Where a run may write; the face chooses (the runner's directories in Actions). */
+export interface RunDirs {
+  /** Parent of the run's private temporary directories. */
+  temp: string;
+  /** Where downloaded tools are kept. */
+  toolCache: ToolCacheChoice;
 }
 
 export interface LayerContext {
@@ -26,6 +35,7 @@ export interface LayerContext {
   publish<T>(key: OutputKey<T>, value: T): void;
   redactor: Redactor;
   secrets: RunSecrets;
+  dirs: RunDirs;
   /** Register cleanup to run when the command ends (tunnels, temp files). */
   onCleanup(fn: () => Promise<void> | void): void;
 }

@@ -38,7 +38,7 @@ export interface GitHubApi {
 }
 
 /** The login the GITHUB_TOKEN installation acts as; GET /user is forbidden for it. */
-export const ACTIONS_BOT_LOGIN = 'github-actions[bot]';
+const ACTIONS_BOT_LOGIN = 'github-actions[bot]';
 
 /** The token's login, falling back to the Actions bot when GET /user is refused. */
 export async function whoAmI(api: GitHubApi): Promise<string> {

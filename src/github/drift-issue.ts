@@ -18,7 +18,7 @@ async function findDriftIssue(api: GitHubApi, environment: string): Promise<Issu
     .at(-1);
 }
 
-export function driftIssueBody(environment: string, plan: Plan, runUrl: string, reconciled: boolean): string {
+function driftIssueBody(environment: string, plan: Plan, runUrl: string, reconciled: boolean): string {
   return [
     writeMarker({ environment, kind: 'drift' }),
     `The environment \`${environment}\` no longer matches its desired state (found by [this drift check](${runUrl})).`,

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { Plan } from '../plan/plan.js';
 
-export const PLAN_STATUSES = ['planned', 'applying', 'applied', 'failed', 'plan-changed'] as const;
+const PLAN_STATUSES = ['planned', 'applying', 'applied', 'failed', 'plan-changed'] as const;
 export type PlanStatus = (typeof PLAN_STATUSES)[number];
 
 export interface PlanMarker {

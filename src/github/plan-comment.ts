@@ -19,11 +19,11 @@ import {
 } from './marker.js';
 
 /** GitHub refuses comments over 65,536 characters; leave room for the frame. */
-export const COMMENT_LIMIT = 60_000;
+const COMMENT_LIMIT = 60_000;
 const PLAN_BLOCK_BUDGET = 16_000;
 const STATUS_SENTINEL = '<!-- capi-mgmt-status -->';
 
-export function statusLine(status: PlanStatus, runUrl: string, detail?: string): string {
+function statusLine(status: PlanStatus, runUrl: string, detail?: string): string {
   const run = `[workflow run](${runUrl})`;
   const why = detail ? `: ${oneLine(detail)}` : '';
   switch (status) {

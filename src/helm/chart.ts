@@ -19,11 +19,6 @@ export function chartArgs(c: ChartRef): string[] {
   }
 }
 
-/** The version a plan compares, if the reference pins one. */
-export function chartVersionOf(c: ChartRef): string | undefined {
-  return c.kind === 'local' ? undefined : c.version;
-}
-
 export function describeChart(c: ChartRef): string {
   switch (c.kind) {
     case 'repo':

@@ -52,6 +52,8 @@ export interface HelmOptions {
   log?: { info(m: string): void; warn(m: string): void; debug(m: string): void };
   /** Extra environment (e.g. HELM_CACHE_HOME in tests). */
   env?: Record<string, string>;
+  /** Parent of the private directory for values and the kubeconfig (default: the OS temp dir). */
+  tempDir?: string;
 }
 
 export class HelmError extends Error {
@@ -114,7 +116,7 @@ class HelmCli implements Helm {
 
   /** Run with `--kubeconfig <temp file>` and any extra private files. */
   private async exec(args: string[], files: Record<string, string> = {}, timeoutMs?: number): Promise<RunResult> {
-    return withPrivateDir(async (write) => {
+    return withPrivateDir(this.o.tempDir, async (write) => {
       const kubeconfig = await write('kubeconfig', this.o.kubeconfig);
       const paths: Record<string, string> = {};
       for (const [name, text] of Object.entries(files)) paths[name] = await write(name, text);

@@ -6,8 +6,11 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-export async function withPrivateDir<T>(fn: (write: (name: string, text: string) => Promise<string>) => Promise<T>) {
-  const dir = await mkdtemp(join(process.env.RUNNER_TEMP ?? tmpdir(), 'capi-mgmt-'));
+export async function withPrivateDir<T>(
+  parent: string | undefined,
+  fn: (write: (name: string, text: string) => Promise<string>) => Promise<T>,
+) {
+  const dir = await mkdtemp(join(parent ?? tmpdir(), 'capi-mgmt-'));
   try {
     return await fn(async (name, text) => {
       const path = join(dir, name);

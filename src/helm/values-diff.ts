@@ -1,6 +1,6 @@
 /** Pure comparison of a release as deployed with the release as desired, for plans. */
-import { canonicalJson } from '../plan/plan.js';
-import { changedPaths } from '../kube/compare.js';
+import { canonicalJson } from '../util/canonical-json.js';
+import { changedPaths } from '../kube/index.js';
 
 export interface ReleaseState {
   chartVersion: string;

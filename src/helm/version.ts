@@ -5,7 +5,7 @@
 import semver from 'semver';
 
 /** OCI registries without the experimental flag arrived in 3.8. */
-export const MIN_HELM_VERSION = '3.8.0';
+const MIN_HELM_VERSION = '3.8.0';
 
 export type HelmFeature = 'waitForJobs' | 'skipSchemaValidation' | 'takeOwnership' | 'rollbackOnFailureFlag';
 

@@ -62,7 +62,7 @@ export interface WriteOptions {
  * merge (built-in kinds only); `json`: JSON patch (RFC 6902, an array of
  * operations); `apply`: server-side apply of a partial object.
  */
-export type PatchType = 'merge' | 'strategic' | 'json' | 'apply';
+type PatchType = 'merge' | 'strategic' | 'json' | 'apply';
 
 const PATCH_CONTENT_TYPES: Record<PatchType, string> = {
   merge: 'application/merge-patch+json',

@@ -40,14 +40,14 @@ export function changedPaths(a: unknown, b: unknown, prefix = '', limit = 20): s
   return out;
 }
 
-export interface Condition {
+interface Condition {
   type: string;
   status: string;
   reason?: string;
   message?: string;
 }
 
-export function conditionsOf(o: KubeObject | undefined): Condition[] {
+function conditionsOf(o: KubeObject | undefined): Condition[] {
   const status = o?.status;
   if (!isObject(status) || !Array.isArray(status.conditions)) return [];
   return status.conditions.filter((c): c is Condition => isObject(c) && typeof c.type === 'string');

@@ -8,7 +8,6 @@ export type {
   ListResult,
   ObjectDiff,
   PatchOptions,
-  PatchType,
   ServiceAccountToken,
   TokenOptions,
   WaitOptions,
@@ -37,16 +36,17 @@ export {
   withServer,
   withToken,
 } from './kubeconfig.js';
-export type { ApiAddress, Credentials, Kubeconfig, KubeconfigParts } from './kubeconfig.js';
-export type { Method, RawRequest, RawResponse } from './transport.js';
+export type { Kubeconfig } from './kubeconfig.js';
+export type { RawRequest, RawResponse } from './transport.js';
 export type { WatchEvent } from './watch.js';
 export { applyOrder, describeRef, parseManifests, refOf } from './objects.js';
 export type { KubeObject, ObjectRef } from './objects.js';
-export { substituteVariables, listVariables, MissingVariablesError } from './substitute.js';
+export { substituteVariables } from './substitute.js';
+export type { Variables } from './substitute.js';
 export {
   changedPaths,
-  conditionsOf,
   deploymentRolledOut,
+  describeDeployment,
   describeConditions,
   hasCondition,
   normalizeForDiff,

@@ -49,9 +49,9 @@ const schema = z.looseObject({
 });
 
 export type Kubeconfig = z.infer<typeof schema>;
-export type ClusterEntry = z.infer<typeof clusterFields>;
-export type UserEntry = z.infer<typeof userFields>;
-export type ContextEntry = z.infer<typeof contextFields>;
+type ClusterEntry = z.infer<typeof clusterFields>;
+type UserEntry = z.infer<typeof userFields>;
+type ContextEntry = z.infer<typeof contextFields>;
 
 /** A kubeconfig that cannot be used; `problems` are `line L, col C: path: what` lines without values. */
 export class KubeconfigError extends Error {
@@ -266,7 +266,7 @@ export function withToken(kc: Kubeconfig, token: string, o: { userName?: string 
   return copy;
 }
 
-export type Credentials = { token: string } | { clientCertificatePem: string; clientKeyPem: string };
+type Credentials = { token: string } | { clientCertificatePem: string; clientKeyPem: string };
 
 export interface KubeconfigParts {
   /** Names the cluster, user and context (`capi-mgmt-prod`). */

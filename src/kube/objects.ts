@@ -1,7 +1,7 @@
 /** Kubernetes objects as plain data: parsing manifests, naming, ordering. */
 import { parseAllDocuments } from 'yaml';
 
-export interface ObjectMeta {
+interface ObjectMeta {
   name?: string;
   namespace?: string;
   labels?: Record<string, string>;
@@ -86,7 +86,7 @@ const KIND_RANK: Record<string, number> = {
 };
 const CUSTOM_RANK = 10;
 
-export function kindRank(kind: string): number {
+function kindRank(kind: string): number {
   return KIND_RANK[kind] ?? CUSTOM_RANK;
 }
 
@@ -99,8 +99,3 @@ export function applyOrder(objects: readonly KubeObject[]): KubeObject[] {
 }
 
 export const isCrd = (o: { kind: string }): boolean => o.kind === 'CustomResourceDefinition';
-
-/** A deep copy that JSON can carry (drops Dates to strings, undefined away). */
-export function plain<T>(v: T): T {
-  return JSON.parse(JSON.stringify(v)) as T;
-}

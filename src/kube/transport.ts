@@ -15,7 +15,7 @@ import {
 } from '@kubernetes/client-node';
 import type { ObjectRef } from './objects.js';
 
-export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 export interface RawRequest {
   method: Method;
@@ -57,7 +57,7 @@ const METHODS: Record<Method, HttpMethod> = {
 const AS_TEXT = 'capi-mgmt:text';
 const AS_STREAM = 'capi-mgmt:stream';
 
-export const DEFAULT_TIMEOUT_MS = 30_000;
+const DEFAULT_TIMEOUT_MS = 30_000;
 
 export function parseBody(text: string): unknown {
   if (text === '') return undefined;

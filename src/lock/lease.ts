@@ -6,7 +6,7 @@
 import { createKubeClient, isConflict, type KubeClient, type KubeObject } from '../kube/index.js';
 import type { AcquireResult, LockBackend, LockState } from './types.js';
 
-export const LEASE_NAMESPACE = 'kube-system';
+const LEASE_NAMESPACE = 'kube-system';
 
 interface LeaseSpec {
   holderIdentity?: string;

@@ -7,24 +7,38 @@
  *
  * It is attached by wrapping the layers, so the engine needs no notion of
  * locks: each layer's observe/apply/restore first makes sure the lock is
- * held, and the engine's cleanup releases it.
+ * held. The run session releases it, before it closes the tunnels the
+ * Lease is reached through.
  */
-import type { AnyLayer, LayerContext } from '../engine/types.js';
+import type { AnyLayer, LayerContext, Logger } from '../engine/types.js';
+import type { Desired } from '../model/desired.js';
 import { seedK3sOutputs } from '../layers/seed-k3s/outputs.js';
 import { acquireLock, type HeldLock } from './acquire.js';
 import type { LockBackend } from './types.js';
 
+/** What a lock place needs to know about the run. */
+export interface LockPlaceContext {
+  desired: Desired;
+  log: Logger;
+}
+
+export interface LockPlaces {
+  /** The lock before the seed exists; undefined means none (no cloud to put it on). */
+  preSeed: (ctx: LockPlaceContext) => LockBackend | undefined;
+  /** The lock on the seed, given its kubeconfig. */
+  onSeed: (seedKubeconfig: string, ctx: LockPlaceContext) => LockBackend;
+}
+
 export interface RunLockOptions {
-  /** Who holds it: the run's URL. */
+  /** Who holds it: the run's URL, or user@host and pid. */
   holder: string;
   ttlSeconds: number;
   timeoutSeconds: number;
-  /** The lock before the seed exists; undefined means none (no cloud to put it on). */
-  preSeed: (ctx: LayerContext) => LockBackend | undefined;
-  /** The lock on the seed, given its kubeconfig. */
-  onSeed: (seedKubeconfig: string, ctx: LayerContext) => LockBackend;
+  places: LockPlaces;
   pollMs?: number;
   progressMs?: number;
+  /** Told when the run starts or stops holding any lock. */
+  onHeldChange?: (held: boolean) => void;
 }
 
 export class RunLock {
@@ -50,16 +64,17 @@ export class RunLock {
   async ensure(ctx: LayerContext): Promise<void> {
     if (!this.started) {
       this.started = true;
-      ctx.onCleanup(() => this.release());
-      const backend = this.o.preSeed(ctx);
+      const backend = this.o.places.preSeed(ctx);
       if (backend) {
         this.pre = await this.take(backend, ctx);
         this.history.push(this.pre.description);
+        this.o.onHeldChange?.(true);
       }
     }
     const seedApi = ctx.outputs.get(seedK3sOutputs)?.kubeconfig;
     if (!this.seed && seedApi) {
-      this.seed = await this.take(this.o.onSeed(seedApi, ctx), ctx);
+      this.seed = await this.take(this.o.places.onSeed(seedApi, ctx), ctx);
+      this.o.onHeldChange?.(true);
       this.history.push(this.seed.description);
       const pre = this.pre;
       this.pre = undefined;
@@ -67,10 +82,16 @@ export class RunLock {
     }
   }
 
+  /** Release whatever is held; safe to call more than once. */
   async release(): Promise<void> {
-    const held = [this.seed, this.pre];
+    const held = [this.seed, this.pre].filter((h) => h !== undefined);
     this.seed = this.pre = undefined;
-    for (const h of held) await h?.release();
+    if (held.length === 0) return;
+    try {
+      for (const h of held) await h.release();
+    } finally {
+      this.o.onHeldChange?.(false);
+    }
   }
 }
 

@@ -8,7 +8,7 @@ import ipaddr from 'ipaddr.js';
 import semver from 'semver';
 import { CronExpressionParser } from 'cron-parser';
 import { DEFAULT_KUBERNETES_VERSION, DEFAULT_VERSIONS } from './versions.js';
-import { SOURCES } from '../tools/sources.js';
+import { SOURCES } from './sources.js';
 
 // ---------- scalar helpers -------------------------------------------------
 
@@ -29,7 +29,7 @@ function isCidr(v: string): boolean {
   return ipaddr.isValidCIDR(v);
 }
 
-export const cidr4 = z
+const cidr4 = z
   .string()
   .refine(isCidr4, {
     error: (iss) => {
@@ -41,12 +41,12 @@ export const cidr4 = z
   })
   .meta({ description: 'IPv4 CIDR, e.g. 192.168.100.0/24', format: 'cidr' });
 
-export const cidr = z
+const cidr = z
   .string()
   .refine(isCidr, { message: 'expected a CIDR such as 10.0.0.0/8 or 2001:db8::/32' })
   .meta({ description: 'IPv4 or IPv6 CIDR', format: 'cidr' });
 
-export const ipAddress = z
+const ipAddress = z
   .string()
   .refine((v) => ipaddr.isValid(v) && /^[0-9a-fA-F.:]+$/.test(v), {
     message: 'expected an IP address such as 203.0.113.10',
@@ -58,18 +58,18 @@ const vVersionOf = (example: string) =>
   z.string().refine((v) => v.startsWith('v') && semver.valid(v.slice(1)) !== null, {
     message: `expected a version such as ${example}`,
   });
-export const vVersion = vVersionOf('v1.2.3');
+const vVersion = vVersionOf('v1.2.3');
 
 /** A chart version: plain semver, `v` prefix allowed. */
-export const chartVersion = z.string().refine((v) => semver.valid(v.replace(/^v/, '')) !== null, {
+const chartVersion = z.string().refine((v) => semver.valid(v.replace(/^v/, '')) !== null, {
   message: 'expected a chart version such as 1.2.3',
 });
 
-export const kubernetesVersion = z
+const kubernetesVersion = z
   .string()
   .refine((v) => /^v1\.\d+\.\d+$/.test(v), { message: 'expected a Kubernetes version such as v1.33.10' });
 
-export const cron = z.string().refine(
+const cron = z.string().refine(
   (v) => {
     if (v.trim().split(/\s+/).length !== 5 && !v.startsWith('@')) return false;
     try {
@@ -83,15 +83,15 @@ export const cron = z.string().refine(
 );
 
 /** Go durations as Velero and Prometheus write them: 168h, 90d, 30m. */
-export const duration = z
+const duration = z
   .string()
   .refine((v) => /^(\d+(ms|s|m|h|d|w|y))+$/.test(v), { message: 'expected a duration such as 168h or 90d' });
 
-export const quantity = z.string().refine((v) => /^\d+(\.\d+)?(Ki|Mi|Gi|Ti|Pi|k|M|G|T|P)?$/.test(v), {
+const quantity = z.string().refine((v) => /^\d+(\.\d+)?(Ki|Mi|Gi|Ti|Pi|k|M|G|T|P)?$/.test(v), {
   message: 'expected a Kubernetes quantity such as 10Gi',
 });
 
-export const httpUrl = z
+const httpUrl = z
   .string()
   .refine(
     (v) => {
@@ -106,7 +106,7 @@ export const httpUrl = z
   )
   .meta({ format: 'uri' });
 
-export const dnsName = z
+const dnsName = z
   .string()
   .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'expected a lower-case DNS label (a-z, 0-9, -)')
   .max(50, 'expected at most 50 characters');
@@ -342,7 +342,7 @@ const monitoring = z
   .prefault({});
 
 /** Namespaces azimuth-ops leaves out of backups: platform components that the tool re-creates. */
-export const DEFAULT_BACKUP_EXCLUDED_NAMESPACES = [
+const DEFAULT_BACKUP_EXCLUDED_NAMESPACES = [
   'calico-apiserver',
   'calico-system',
   'capi-addon-system',
@@ -411,7 +411,6 @@ export const environmentSchema = z
   .meta({ title: 'capi-mgmt environment' });
 
 export type Environment = z.output<typeof environmentSchema>;
-export type EnvironmentInput = z.input<typeof environmentSchema>;
 
 /**
  * Paths (dot form, `*` for any key or index) whose values are secrets: they

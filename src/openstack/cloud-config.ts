@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { CLOUDS_YAML_TEXT_KEYS, parseYamlSecretsAsWritten } from '../util/yaml-secrets.js';
 
-export type CloudAuth =
+type CloudAuth =
   | {
       type: 'password';
       username?: string;
@@ -42,7 +42,7 @@ export interface CloudConfig {
   verify: boolean;
 }
 
-export class CloudConfigError extends Error {
+class CloudConfigError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'CloudConfigError';
@@ -57,7 +57,7 @@ const str = (m: Map, k: string): string | undefined => {
 };
 
 /** Keystone wants the versioned URL; clouds.yaml often has the bare one. */
-export function normaliseAuthUrl(url: string): string {
+function normaliseAuthUrl(url: string): string {
   const u = url.replace(/\/+$/, '');
   return /\/v3$/.test(u) ? u : `${u}/v3`;
 }

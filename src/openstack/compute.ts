@@ -17,11 +17,11 @@ type Raw = Record<string, unknown>;
 const s = (v: unknown): string => (typeof v === 'string' ? v : '');
 
 /** 2.26: server tags. 2.52: tags in the create request. 2.90 is the newest we read; never above the server. */
-export const COMPUTE_MIN: Version = [2, 26];
-export const COMPUTE_PREFERRED: Version = [2, 90];
+const COMPUTE_MIN: Version = [2, 26];
+const COMPUTE_PREFERRED: Version = [2, 90];
 const TAGS_ON_CREATE: Version = [2, 52];
 
-export function toServer(r: Raw): Server {
+function toServer(r: Raw): Server {
   const flavor = (r.flavor ?? {}) as Raw;
   const image = r.image as Raw | string | undefined;
   const addresses: Server['addresses'] = {};

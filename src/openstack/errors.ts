@@ -52,7 +52,7 @@ export class NotFoundError extends Error {
   }
 }
 
-export function describeCause(cause: unknown): string {
+function describeCause(cause: unknown): string {
   if (cause instanceof Error) {
     const inner = (cause as { cause?: unknown }).cause;
     const code = (inner as { code?: string } | undefined)?.code ?? (cause as { code?: string }).code;
@@ -63,7 +63,7 @@ export function describeCause(cause: unknown): string {
   return String(cause);
 }
 
-export function isQuotaError(status: number, detail: string, errorType?: string): boolean {
+function isQuotaError(status: number, detail: string, errorType?: string): boolean {
   if (status === 413) return true;
   if (errorType && /OverQuota|QuotaExceeded|OverLimit|LimitExceeded/i.test(errorType)) return true;
   return (
@@ -130,7 +130,7 @@ export function closestNames(ref: string, candidates: readonly string[], n = 3):
   return [best, ...rest].slice(0, n);
 }
 
-export function notFoundMessage(what: string, ref: string, candidates: readonly string[]): string {
+function notFoundMessage(what: string, ref: string, candidates: readonly string[]): string {
   const near = closestNames(ref, candidates);
   return near.length
     ? `${what} "${ref}" not found; closest: ${near.map((n) => `"${n}"`).join(', ')}`

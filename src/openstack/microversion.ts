@@ -5,7 +5,7 @@
  */
 export type Version = readonly [number, number];
 
-export function parseVersion(v: string): Version | undefined {
+function parseVersion(v: string): Version | undefined {
   const m = /^v?(\d+)\.(\d+)$/.exec(v.trim());
   return m ? [Number(m[1]), Number(m[2])] : undefined;
 }
@@ -16,7 +16,7 @@ export function compareVersions(a: Version, b: Version): number {
 
 export const formatVersion = (v: Version): string => `${v[0]}.${v[1]}`;
 
-export class MicroversionError extends Error {
+class MicroversionError extends Error {
   constructor(service: string, need: Version, max: Version) {
     super(
       `${service} API offers microversions up to ${formatVersion(max)}, but at least ${formatVersion(need)} is needed`,

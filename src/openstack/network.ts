@@ -24,7 +24,7 @@ const s = (v: unknown): string => (typeof v === 'string' ? v : '');
 const tagsOf = (r: Raw): string[] => (Array.isArray(r.tags) ? (r.tags as string[]) : []);
 const owned = (r: Raw) => ({ id: s(r.id), name: s(r.name), description: s(r.description), tags: tagsOf(r) });
 
-export const toRule = (r: Raw): SecurityGroupRule => ({
+const toRule = (r: Raw): SecurityGroupRule => ({
   id: s(r.id),
   direction: r.direction === 'egress' ? 'egress' : 'ingress',
   ethertype: r.ethertype === 'IPv6' ? 'IPv6' : 'IPv4',

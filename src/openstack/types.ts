@@ -14,7 +14,7 @@ export interface SecurityGroupRule {
 export type RuleSpec = Omit<SecurityGroupRule, 'id'>;
 
 /** Fields every owned Neutron resource carries: found by name, owned through tag or marker. */
-export interface Owned {
+interface Owned {
   id: string;
   name: string;
   description: string;
@@ -143,7 +143,7 @@ export interface VolumeSpec {
 }
 
 /** Requests sent per service type. */
-export type RequestStats = Record<string, number>;
+type RequestStats = Record<string, number>;
 
 /**
  * Everything the seed-infra layer needs from OpenStack. Every create is

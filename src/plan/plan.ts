@@ -3,13 +3,13 @@
  * a content hash that apply can compare against an approved plan.
  */
 import { createHash, createHmac, scryptSync } from 'node:crypto';
+import { canonicalJson } from '../util/canonical-json.js';
 import type { Redactor } from '../util/redact.js';
 
-export const ACTIONS = ['create', 'update', 'replace', 'delete', 'no-op'] as const;
-export type ChangeAction = (typeof ACTIONS)[number];
+export type ChangeAction = 'create' | 'update' | 'replace' | 'delete' | 'no-op';
 
-export const LAYER_ORDER = ['seed-infra', 'seed-k3s', 'seed-capi', 'cluster', 'platform'] as const;
-export type LayerName = (typeof LAYER_ORDER)[number] | (string & {});
+/** The known layers, in run order; any other name is allowed for tests. */
+export type LayerName = 'seed-infra' | 'seed-k3s' | 'seed-capi' | 'cluster' | 'platform' | (string & {});
 
 export interface Change {
   layer: LayerName;
@@ -24,7 +24,7 @@ export interface Change {
   reason?: string;
 }
 
-export type Counts = Record<ChangeAction, number>;
+type Counts = Record<ChangeAction, number>;
 
 export interface Plan {
   environment: string;
@@ -42,7 +42,7 @@ export interface Plan {
   notes: string[];
 }
 
-export function countChanges(changes: readonly Change[]): Counts {
+function countChanges(changes: readonly Change[]): Counts {
   const counts: Counts = { create: 0, update: 0, replace: 0, delete: 0, 'no-op': 0 };
   for (const c of changes) counts[c.action]++;
   return counts;
@@ -55,16 +55,6 @@ function sortChanges(changes: readonly Change[], layers: readonly string[]): Cha
     return i === -1 ? layers.length : i;
   };
   return [...changes].sort((a, b) => rank(a.layer) - rank(b.layer) || a.address.localeCompare(b.address));
-}
-
-/** JSON with object keys sorted, so semantically equal values serialise identically. */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_k, v: unknown) => {
-    if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
-      return Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)));
-    }
-    return v;
-  });
 }
 
 export function buildPlan(args: {
@@ -99,7 +89,7 @@ export function buildPlan(args: {
  * their values): the redacted changes alone look the same before and after
  * a secret is rotated, so an approval would carry over to a new secret.
  */
-export function planHash(environment: string, changes: readonly Change[], secrets?: string): string {
+function planHash(environment: string, changes: readonly Change[], secrets?: string): string {
   const material = changes
     .filter((c) => c.action !== 'no-op')
     .map((c) => ({ layer: c.layer, address: c.address, action: c.action, after: c.after ?? null }));
@@ -126,7 +116,7 @@ const fingerprints = new WeakMap<readonly string[], string>();
  * memory-hard scrypt per guess. The HMAC over a fixed label then turns that
  * key into the fingerprint, which is only ever mixed into the plan hash.
  */
-export function secretsFingerprint(environment: string, secrets: readonly string[] | undefined): string | undefined {
+function secretsFingerprint(environment: string, secrets: readonly string[] | undefined): string | undefined {
   if (!secrets || secrets.length === 0) return undefined;
   const cached = fingerprints.get(secrets);
   if (cached) return cached;

@@ -17,7 +17,7 @@ const SYMBOL: Record<ChangeAction, string> = {
 const DIFF_MARK: Record<ChangeAction, string> = { create: '+', update: '!', replace: '!', delete: '-', 'no-op': ' ' };
 
 /** GitHub rejects comments over 65,536 characters; stay well under. */
-export const MARKDOWN_LIMIT = 60_000;
+const MARKDOWN_LIMIT = 60_000;
 
 export function summaryLine(plan: Plan): string {
   if (!hasChanges(plan)) return `No changes. ${plan.environment} matches its desired state.`;

@@ -16,7 +16,7 @@ import { openLocalForward, type PortForward } from './forward.js';
 const { Client, utils } = ssh2;
 type Ssh2Client = InstanceType<typeof Client>;
 
-export interface SshTarget {
+interface SshTarget {
   host: string;
   port: number;
   user: string;

@@ -25,7 +25,14 @@ export interface ArtifactCache {
   stagingRoot(): string;
 }
 
-export function defaultCacheRoot(env: NodeJS.ProcessEnv = process.env): string {
+/** Where a run keeps downloaded tools; the face chooses. */
+export type ToolCacheChoice =
+  /** The runner's tool cache (RUNNER_TOOL_CACHE), and the Actions cache service across runs. */
+  | { kind: 'runner'; dir: string }
+  /** A directory of our own (the CLI: under $XDG_CACHE_HOME). */
+  | { kind: 'local'; dir: string };
+
+export function defaultCacheRoot(env: NodeJS.ProcessEnv): string {
   return join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'capi-mgmt');
 }
 
@@ -34,7 +41,7 @@ export function cacheVersion(version: string): string {
   return version.replace(/^v/, '').replace(/\+/g, '-');
 }
 
-export class LocalCache implements ArtifactCache {
+class LocalCache implements ArtifactCache {
   readonly kind = 'local';
   constructor(readonly root: string) {}
 
@@ -64,10 +71,12 @@ export class LocalCache implements ArtifactCache {
 
 type Log = { info(m: string): void; warn(m: string): void };
 
-export class RunnerCache implements ArtifactCache {
+class RunnerCache implements ArtifactCache {
   readonly kind = 'runner';
   constructor(
-    private readonly env: NodeJS.ProcessEnv,
+    /** RUNNER_TOOL_CACHE, which @actions/tool-cache also reads itself. */
+    private readonly toolCacheDir: string,
+    private readonly tempDir: string,
     private readonly log?: Log,
   ) {}
 
@@ -76,7 +85,7 @@ export class RunnerCache implements ArtifactCache {
   }
 
   private path(e: CacheEntry): string {
-    return join(this.env.RUNNER_TOOL_CACHE!, e.tool, cacheVersion(e.version), e.arch);
+    return join(this.toolCacheDir, e.tool, cacheVersion(e.version), e.arch);
   }
 
   async find(e: CacheEntry): Promise<string | undefined> {
@@ -114,11 +123,17 @@ export class RunnerCache implements ArtifactCache {
   }
 
   stagingRoot(): string {
-    return join(this.env.RUNNER_TEMP ?? this.env.RUNNER_TOOL_CACHE!, 'capi-mgmt-staging');
+    return join(this.tempDir, 'capi-mgmt-staging');
   }
 }
 
-export function selectCache(env: NodeJS.ProcessEnv = process.env, log?: Log, root?: string): ArtifactCache {
-  if (env.RUNNER_TOOL_CACHE && !root) return new RunnerCache(env, log);
-  return new LocalCache(root ?? defaultCacheRoot(env));
+/** The faces' choice from their environment: the runner's tool cache on a runner, else our own directory. */
+export function toolCacheFromEnv(env: NodeJS.ProcessEnv): ToolCacheChoice {
+  return env.RUNNER_TOOL_CACHE
+    ? { kind: 'runner', dir: env.RUNNER_TOOL_CACHE }
+    : { kind: 'local', dir: defaultCacheRoot(env) };
+}
+
+export function openCache(choice: ToolCacheChoice, tempDir: string, log?: Log): ArtifactCache {
+  return choice.kind === 'runner' ? new RunnerCache(choice.dir, tempDir, log) : new LocalCache(choice.dir);
 }

@@ -1,6 +1,4 @@
 /** Reading sha256 checksum files as release pages publish them. */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 
 /**
  * Accepts `sha256sum` output (`<hex>  name` or `<hex> *name`, many lines)
@@ -19,12 +17,6 @@ export function parseChecksumFile(text: string, name: string, source = 'checksum
     if (listed === name || listed?.endsWith(`/${name}`)) return m[1]!.toLowerCase();
   }
   throw new Error(`${source} lists no sha256 for ${name}`);
-}
-
-export async function sha256File(path: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
-  return h.digest('hex');
 }
 
 export class ChecksumMismatchError extends Error {

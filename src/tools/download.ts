@@ -27,7 +27,7 @@ class HttpStatusError extends Error {
 }
 
 /** The URL as it may be shown: any `user:password@` replaced. */
-export function displayUrl(url: string): string {
+function displayUrl(url: string): string {
   try {
     const u = new URL(url);
     if (!u.username && !u.password) return url;
@@ -40,7 +40,7 @@ export function displayUrl(url: string): string {
 }
 
 /** The request for `url`: credentials moved from the URL into an Authorization header. */
-export function requestFor(url: string): { url: string; headers: Record<string, string> } {
+function requestFor(url: string): { url: string; headers: Record<string, string> } {
   const u = new URL(url);
   if (!u.username && !u.password) return { url, headers: {} };
   const user = decodeURIComponent(u.username);

@@ -5,20 +5,12 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, readFile, rename, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import {
-  chartLocation,
-  fileLocation,
-  goArch,
-  goOs,
-  type BinarySourceId,
-  type ChartSourceId,
-  type ManifestSourceId,
-  type Mirrors,
-  type Platform,
-} from './sources.js';
-import { selectCache, type ArtifactCache, type CacheEntry } from './cache.js';
+import { chartLocation, fileLocation, goArch, goOs, type Platform } from './sources.js';
+import type { BinarySourceId, ChartSourceId, ManifestSourceId, Mirrors } from '../model/sources.js';
+import { openCache, type ArtifactCache, type CacheEntry, type ToolCacheChoice } from './cache.js';
 import { ChecksumMismatchError, parseChecksumFile } from './checksum.js';
 import { downloadFile, downloadText } from './download.js';
 
@@ -39,9 +31,10 @@ export interface Toolbox {
 export interface ToolboxOptions {
   mirrors?: Mirrors;
   log?: { info(m: string): void; warn(m: string): void };
-  env?: NodeJS.ProcessEnv;
-  /** Use this local cache directory (tests, or a CLI flag); otherwise picked from the environment. */
-  cacheRoot?: string;
+  /** Where tools are kept (the run's choice, see RunDirs). */
+  cache: ToolCacheChoice;
+  /** Where staging directories go on a runner. */
+  tempDir?: string;
 }
 
 /**
@@ -55,9 +48,8 @@ function toolName(name: string, mirror: string | undefined): string {
     : name;
 }
 
-export function createToolbox(o: ToolboxOptions = {}): Toolbox {
-  const env = o.env ?? process.env;
-  const cache = selectCache(env, o.log, o.cacheRoot);
+export function createToolbox(o: ToolboxOptions): Toolbox {
+  const cache = openCache(o.cache, o.tempDir ?? tmpdir(), o.log);
   const mirrors = o.mirrors ?? {};
 
   /** Download into a staging dir, verify, post-process, then hand the dir to the cache. */

@@ -41,7 +41,7 @@ const toBase64Url = (s: string): string => s.replace(/\+/g, '-').replace(/\//g, 
  * (path/query and form style), and base64 (standard and URL-safe), both
  * alone and embedded in a longer blob at every alignment.
  */
-export function encodedForms(value: string): string[] {
+function encodedForms(value: string): string[] {
   const forms = new Set<string>([value]);
   const json = JSON.stringify(value).slice(1, -1);
   forms.add(json);
@@ -204,7 +204,7 @@ function safeDecode(s: string): string {
 }
 
 /** Text with every secret known anywhere in this process blanked out (and URL credentials). */
-export function redactEverywhere(text: string): string {
+function redactEverywhere(text: string): string {
   let out = text;
   for (const r of everyRedactor) out = r.redact(out);
   return out.replace(URL_USERINFO, `$1${REDACTED}@`);

@@ -4,8 +4,7 @@
  * and the controllers' args replaced (diagnostics, leader election, feature
  * gates), as its kustomize patches do.
  */
-import { parseManifests, type KubeObject } from '../../kube/objects.js';
-import { substituteVariables, type Variables } from '../../kube/substitute.js';
+import { parseManifests, substituteVariables, type KubeObject, type Variables } from '../../kube/index.js';
 
 export type ProviderSource = 'capi' | 'orc' | 'capo';
 
@@ -13,7 +12,7 @@ const DIAGNOSTICS = ['--diagnostics-address=0.0.0.0:8443', '--insecure-diagnosti
 const KUBEADM_GATES = '--feature-gates=KubeadmBootstrapFormatIgnition=false';
 
 /** Container args per controller Deployment, replacing the published ones. */
-export const CONTROLLER_ARGS: Record<ProviderSource, Record<string, string[]>> = {
+const CONTROLLER_ARGS: Record<ProviderSource, Record<string, string[]>> = {
   capi: {
     'capi-system/capi-controller-manager': [
       '--leader-elect',
@@ -51,7 +50,7 @@ function containersOf(d: KubeObject): Container[] {
 }
 
 /** Replace the `manager` container's args (or the only container's) of the named Deployments. */
-export function replaceControllerArgs(objects: KubeObject[], args: Record<string, string[]>): KubeObject[] {
+function replaceControllerArgs(objects: KubeObject[], args: Record<string, string[]>): KubeObject[] {
   const pending = new Set(Object.keys(args));
   const out = objects.map((o) => {
     const key = `${o.metadata.namespace ?? ''}/${o.metadata.name ?? ''}`;

@@ -12,7 +12,7 @@ import { renderProvider } from './providers.js';
 const MINUTE = 60_000;
 
 /** cert-manager as azimuth-ops installs it for CAPI: CRDs from the chart, no monitoring, no issuer. */
-export function certManagerValues(): Record<string, unknown> {
+function certManagerValues(): Record<string, unknown> {
   return {
     installCRDs: true,
     config: {
@@ -25,7 +25,7 @@ export function certManagerValues(): Record<string, unknown> {
 }
 
 /** The old CAPO webhook azimuth-ops removes; it would intercept objects nothing serves any more. */
-export const LEGACY_CAPO_WEBHOOK = {
+const LEGACY_CAPO_WEBHOOK = {
   apiVersion: 'admissionregistration.k8s.io/v1',
   kind: 'MutatingWebhookConfiguration',
   name: 'capo-mutating-webhook-configuration',

@@ -25,7 +25,7 @@ import { NotFoundError } from '../../openstack/errors.js';
 
 export const LAYER = 'seed-infra';
 
-export class ConflictError extends Error {
+class ConflictError extends Error {
   constructor(address: string, ids: readonly string[]) {
     super(
       `${ids.length} resources claim ${address}: ${ids.join(', ')}. Delete the ones that are not the seed's (or remove their tag) and run again.`,
@@ -35,7 +35,7 @@ export class ConflictError extends Error {
 }
 
 /** Change addresses: stable identities inside the layer. */
-export function addresses(spec: SeedSpec) {
+function addresses(spec: SeedSpec) {
   const n = spec.names;
   return {
     securityGroup: `security-group/${n.securityGroup}`,
@@ -50,10 +50,10 @@ export function addresses(spec: SeedSpec) {
     floatingIp: `floating-ip/${n.server}`,
   };
 }
-export type Addresses = ReturnType<typeof addresses>;
+type Addresses = ReturnType<typeof addresses>;
 
 /** The single owned resource, or none; more is a conflict. */
-export function one<T extends { id: string }>(address: string, xs: readonly T[]): T | undefined {
+function one<T extends { id: string }>(address: string, xs: readonly T[]): T | undefined {
   if (xs.length > 1)
     throw new ConflictError(
       address,

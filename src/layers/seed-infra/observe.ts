@@ -49,7 +49,7 @@ export interface SeedInfraObserved {
   floatingIps: FloatingIp[];
 }
 
-export const isOwned = (spec: SeedSpec, r: { tags: string[]; description: string }): boolean =>
+const isOwned = (spec: SeedSpec, r: { tags: string[]; description: string }): boolean =>
   r.tags.includes(spec.tag) || r.description === spec.marker;
 
 export async function observeSeedInfra(client: OpenStackClient, desired: Desired): Promise<SeedInfraObserved> {

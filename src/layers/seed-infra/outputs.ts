@@ -4,7 +4,7 @@ import type { Desired } from '../../model/desired.js';
 import type { FloatingIp, Port, Server } from '../../openstack/types.js';
 
 /** How to reach the seed over SSH, as found by seed-infra (or named in config). */
-export interface SeedEndpoint {
+interface SeedEndpoint {
   host: string;
   port: number;
   user: string;
@@ -47,7 +47,7 @@ export interface OutputSources {
  * The SSH host: the configured override wins (`seed.ssh.address`), then the
  * floating IP (allocated or fixed), then the server's address on the seed network.
  */
-export function seedHost(desired: Desired, s: OutputSources): string | undefined {
+function seedHost(desired: Desired, s: OutputSources): string | undefined {
   const seed = desired.config.seed;
   if (seed.ssh.address) return seed.ssh.address;
   if (seed.floatingIp.mode === 'fixed') return seed.floatingIp.address;

@@ -8,7 +8,7 @@ import { NotFoundError } from '../../openstack/errors.js';
 import type { Flavor, Image, Network } from '../../openstack/types.js';
 
 /** The smallest flavor that can run K3s and Cluster API comfortably. */
-export const AUTO_FLAVOR_MIN = { vcpus: 2, ram: 8192, disk: 20 } as const;
+const AUTO_FLAVOR_MIN = { vcpus: 2, ram: 8192, disk: 20 } as const;
 
 type FlavorRef = Environment['seed']['flavor'];
 

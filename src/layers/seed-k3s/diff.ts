@@ -2,9 +2,9 @@
 import type { Desired } from '../../model/desired.js';
 import type { Change } from '../../plan/plan.js';
 import type { LayerDiff } from '../../engine/types.js';
-import { fingerprint } from '../../ssh/host-key.js';
+import { fingerprint } from '../../ssh/index.js';
 
-export const K3S_DATA_DIR = '/var/lib/rancher/k3s';
+const K3S_DATA_DIR = '/var/lib/rancher/k3s';
 
 export interface SeedK3sObserved {
   /** False when there is no seed to reach yet (plan from desired alone). */
@@ -22,11 +22,11 @@ export interface SeedK3sObserved {
   warnings?: string[];
 }
 
-export function addressOf(desired: Desired): string {
+function addressOf(desired: Desired): string {
   return `k3s/${desired.seedName}`;
 }
 
-export function desiredK3s(desired: Desired): { version: string; dataDir: string; traefik: boolean } {
+function desiredK3s(desired: Desired): { version: string; dataDir: string; traefik: boolean } {
   return { version: desired.config.versions.k3s, dataDir: K3S_DATA_DIR, traefik: false };
 }
 

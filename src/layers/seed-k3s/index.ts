@@ -16,7 +16,7 @@ import { runBootstrap, stagedBinaryPath, type BootstrapParams } from './remote.j
 import { seedInfraOutputs } from '../seed-infra/outputs.js';
 import { seedK3sOutputs, type SeedK3sOutputs } from './outputs.js';
 
-export { diffSeedK3s, type SeedK3sObserved } from './diff.js';
+export type { SeedK3sObserved } from './diff.js';
 export { seedK3sOutputs, type SeedK3sOutputs } from './outputs.js';
 
 export interface SeedK3sOptions {
@@ -40,7 +40,12 @@ async function defaultK3sBinary(version: string, ctx: LayerContext): Promise<str
     ctx.log.info(`using the K3s binary at ${local} ($CAPI_MGMT_K3S_BINARY); the seed checks it reports ${version}`);
     return local;
   }
-  return createToolbox({ mirrors: ctx.desired.config.mirrors, log: ctx.log }).k3s(version);
+  return createToolbox({
+    mirrors: ctx.desired.config.mirrors,
+    log: ctx.log,
+    cache: ctx.dirs.toolCache,
+    tempDir: ctx.dirs.temp,
+  }).k3s(version);
 }
 
 /** Why the data volume cannot be named yet; `pending` when seed-infra will create it in this run. */

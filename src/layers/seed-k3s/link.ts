@@ -2,9 +2,9 @@
  * One SSH connection to the seed per run, shared by observe and apply, with
  * the K3s API tunnel on top. Closed by the engine's cleanup.
  */
+import { MissingSecretError } from '../../engine/errors.js';
 import type { LayerContext } from '../../engine/types.js';
-import { waitForSsh, type PortForward, type SshSession, type WaitForSshOptions } from '../../ssh/index.js';
-import { fingerprint } from '../../ssh/host-key.js';
+import { fingerprint, waitForSsh, type PortForward, type SshSession, type WaitForSshOptions } from '../../ssh/index.js';
 import { apiAddressOf, forTunnel, parseKubeconfig, stringifyKubeconfig } from '../../kube/index.js';
 import { readK3sKubeconfig } from './remote.js';
 import type { SeedTarget } from './endpoint.js';
@@ -33,8 +33,9 @@ export class SeedLink {
   private privateKey(): string {
     const key = this.ctx.secrets.sshPrivateKey;
     if (!key) {
-      throw new Error(
-        'no SSH private key for the seed: set the ssh-private-key input (CLI: $CAPI_MGMT_SSH_PRIVATE_KEY or --ssh-private-key-file)',
+      throw new MissingSecretError(
+        'sshPrivateKey',
+        'no SSH private key for the seed: the run was given no sshPrivateKey secret (the private half of seed.sshPublicKey)',
       );
     }
     this.ctx.redactor.add(key);

@@ -30,7 +30,7 @@ export function bootstrapCommand(p: BootstrapParams): string {
   return `sudo -n env ${env.join(' ')} bash -c ${shq(BOOTSTRAP_SCRIPT)} capi-mgmt-bootstrap`;
 }
 
-export class BootstrapError extends Error {
+class BootstrapError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'BootstrapError';

@@ -10,7 +10,7 @@ export interface BootstrapResult {
   healthy: boolean;
 }
 
-export const RESULT_MARKER = 'CAPI_MGMT_RESULT';
+const RESULT_MARKER = 'CAPI_MGMT_RESULT';
 
 export function parseBootstrapResult(stdout: string): BootstrapResult | undefined {
   const line = stdout

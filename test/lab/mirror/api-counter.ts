@@ -10,7 +10,7 @@ import { request as httpsRequest, type RequestOptions } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 
-export interface RecordedRequest {
+interface RecordedRequest {
   method: string;
   path: string;
   dryRun: boolean;

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
-export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const LAB_DIR = process.env.CAPI_LAB_DIR ?? join(REPO_ROOT, '.lab');
 
 /** `export NAME=value` lines of every .lab/env.d/*.sh file (values as bash %q prints simple paths). */

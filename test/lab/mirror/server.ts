@@ -21,21 +21,15 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import {
-  checksumPath,
-  filePath,
-  SOURCES,
-  type BinarySourceId,
-  type ManifestSourceId,
-  type SourceId,
-} from '../../../src/tools/sources.js';
+import { checksumPath, filePath } from '../../../src/tools/sources.js';
+import { SOURCES, type BinarySourceId, type ManifestSourceId, type SourceId } from '../../../src/model/sources.js';
 
 const run = promisify(execFile);
 const here = dirname(fileURLToPath(import.meta.url));
 export const FIXTURES_DIR = resolve(here, '../../../__tests__/fixtures/mirror');
 
 /** The versions served per source id (none for a source without fixtures); `helm` is the lab helm's. */
-export type FixtureVersions = Record<SourceId, string[]>;
+type FixtureVersions = Record<SourceId, string[]>;
 
 export interface MirrorOptions {
   /** The helm binary used to package charts and served as the helm download. */
