@@ -2,7 +2,9 @@
  * `npm run bench [-- MODE ...]`: benchmarks. Each mode is a module that
  * runs when it is imported, so a mode loads only what it measures.
  *
- *   startup     cold start of the action and the CLI for `validate` (no lab)
+ *   startup     cold start of the action and the CLI for `validate` against `node -e 0`,
+ *               and the bundle sizes (no lab); BENCH_DIST=dist,build compares the
+ *               committed bundles with a fresh build of the working tree
  *   seed-infra  seed-infra against the lab OpenStack
  *   faults      seed-infra under injected faults, 30 seeds (CAPI_FAULT_SEEDS): figures per kind
  *

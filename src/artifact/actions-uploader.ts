@@ -1,14 +1,16 @@
-/** ArtifactUploader over @actions/artifact (results service, Azure blob upload). */
+/**
+ * ArtifactUploader over @actions/artifact (results service, Azure blob
+ * upload). The client is loaded at the first upload: only runs that hand
+ * over a kubeconfig need it, and it is large.
+ */
 import path from 'node:path';
-import { DefaultArtifactClient } from '@actions/artifact';
 import type { ArtifactUploader } from './kubeconfig.js';
 
 export class ActionsArtifactUploader implements ArtifactUploader {
-  private readonly client = new DefaultArtifactClient();
-
   async uploadFile(file: string, retentionDays: number): Promise<number> {
+    const { DefaultArtifactClient } = await import('@actions/artifact');
     // skipArchive: the artifact is the .age file itself, named after it.
-    const r = await this.client.uploadArtifact(path.basename(file), [file], path.dirname(file), {
+    const r = await new DefaultArtifactClient().uploadArtifact(path.basename(file), [file], path.dirname(file), {
       retentionDays,
       skipArchive: true,
     });

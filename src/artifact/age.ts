@@ -3,10 +3,13 @@
  * in config, so the deploy job needs no private key; only whoever holds an
  * identity (`AGE-SECRET-KEY-1...`) can read the artifact.
  */
-import { armor, Decrypter, Encrypter } from 'age-encryption';
+
+/** Loaded at first use: only runs that hand over or read a kubeconfig need it. */
+const age = () => import('age-encryption');
 
 export async function encryptTo(recipients: readonly string[], plaintext: string): Promise<Uint8Array> {
   if (recipients.length === 0) throw new Error('no age recipients given');
+  const { Encrypter } = await age();
   const e = new Encrypter();
   for (const r of recipients) e.addRecipient(r);
   return e.encrypt(plaintext);
@@ -27,6 +30,7 @@ export function parseIdentities(text: string): string[] {
 
 /** Decrypts binary or ASCII-armored age data. */
 export async function decryptWith(identities: readonly string[], data: Uint8Array): Promise<string> {
+  const { armor, Decrypter } = await age();
   const d = new Decrypter();
   for (const i of identities) d.addIdentity(i);
   const head = Buffer.from(data.subarray(0, 40)).toString('latin1');

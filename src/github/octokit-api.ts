@@ -1,5 +1,9 @@
-/** GitHubApi over @actions/github's Octokit (GITHUB_API_URL is honoured for GHES and tests). */
-import * as github from '@actions/github';
+/**
+ * GitHubApi over @actions/github's Octokit (GITHUB_API_URL is honoured for
+ * GHES and tests). Octokit is loaded at the first call, so a run that never
+ * calls GitHub (validate) does not pay for loading it.
+ */
+import type * as github from '@actions/github';
 import type { GitHubApi, Issue, IssueComment, MergedPull } from './api.js';
 
 type Octokit = ReturnType<typeof github.getOctokit>;
@@ -7,23 +11,30 @@ type Octokit = ReturnType<typeof github.getOctokit>;
 const login = (u: { login?: string } | null | undefined): string => u?.login ?? '';
 
 export class OctokitApi implements GitHubApi {
-  private readonly octokit: Octokit;
+  private client?: Promise<Octokit>;
 
   constructor(
-    token: string,
+    private readonly token: string,
     private readonly repo: { owner: string; repo: string },
-    apiUrl = process.env.GITHUB_API_URL,
-  ) {
-    this.octokit = github.getOctokit(token, apiUrl ? { baseUrl: apiUrl } : {});
+    private readonly apiUrl = process.env.GITHUB_API_URL,
+  ) {}
+
+  private load(): Promise<Octokit> {
+    this.client ??= import('@actions/github').then((gh) =>
+      gh.getOctokit(this.token, this.apiUrl ? { baseUrl: this.apiUrl } : {}),
+    );
+    return this.client;
   }
 
   async currentLogin(): Promise<string> {
-    const { data } = await this.octokit.rest.users.getAuthenticated();
+    const octokit = await this.load();
+    const { data } = await octokit.rest.users.getAuthenticated();
     return data.login;
   }
 
   async listIssueComments(issue: number): Promise<IssueComment[]> {
-    const all = await this.octokit.paginate(this.octokit.rest.issues.listComments, {
+    const octokit = await this.load();
+    const all = await octokit.paginate(octokit.rest.issues.listComments, {
       ...this.repo,
       issue_number: issue,
       per_page: 100,
@@ -32,16 +43,19 @@ export class OctokitApi implements GitHubApi {
   }
 
   async createIssueComment(issue: number, body: string): Promise<IssueComment> {
-    const { data } = await this.octokit.rest.issues.createComment({ ...this.repo, issue_number: issue, body });
+    const octokit = await this.load();
+    const { data } = await octokit.rest.issues.createComment({ ...this.repo, issue_number: issue, body });
     return { id: data.id, body: data.body ?? '', author: login(data.user) };
   }
 
   async updateIssueComment(id: number, body: string): Promise<void> {
-    await this.octokit.rest.issues.updateComment({ ...this.repo, comment_id: id, body });
+    const octokit = await this.load();
+    await octokit.rest.issues.updateComment({ ...this.repo, comment_id: id, body });
   }
 
   async pullsForCommit(sha: string): Promise<MergedPull[]> {
-    const { data } = await this.octokit.rest.repos.listPullRequestsAssociatedWithCommit({
+    const octokit = await this.load();
+    const { data } = await octokit.rest.repos.listPullRequestsAssociatedWithCommit({
       ...this.repo,
       commit_sha: sha,
     });
@@ -54,7 +68,8 @@ export class OctokitApi implements GitHubApi {
   }
 
   async listOpenIssues(creator: string): Promise<Issue[]> {
-    const all = await this.octokit.paginate(this.octokit.rest.issues.listForRepo, {
+    const octokit = await this.load();
+    const all = await octokit.paginate(octokit.rest.issues.listForRepo, {
       ...this.repo,
       state: 'open',
       creator,
@@ -65,12 +80,14 @@ export class OctokitApi implements GitHubApi {
   }
 
   async createIssue(title: string, body: string): Promise<Issue> {
-    const { data } = await this.octokit.rest.issues.create({ ...this.repo, title, body });
+    const octokit = await this.load();
+    const { data } = await octokit.rest.issues.create({ ...this.repo, title, body });
     return toIssue(data);
   }
 
   async updateIssue(issue: number, change: { body?: string; state?: 'open' | 'closed' }): Promise<void> {
-    await this.octokit.rest.issues.update({ ...this.repo, issue_number: issue, ...change });
+    const octokit = await this.load();
+    await octokit.rest.issues.update({ ...this.repo, issue_number: issue, ...change });
   }
 }
 
