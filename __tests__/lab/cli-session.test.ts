@@ -13,16 +13,20 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKubeClient } from '../../src/kube/index.js';
 import { lockName } from '../../src/lock/backends.js';
-import { labDir, labExports } from '../helpers/lab-parts.js';
-import { LAB_CLOUDS, REPO, labClient, uniqueName } from '../helpers/seed-infra-lab.js';
+import {
+  attachAnyVolume,
+  CLI_BUNDLE,
+  labSeedHost,
+  seedKubeconfigFile,
+  writeLabEnvironment,
+} from '../helpers/e2e-lab.js';
+import { labDir } from '../helpers/lab-parts.js';
+import { LAB_CLOUDS, labClient, uniqueName } from '../helpers/seed-infra-lab.js';
 import { scanForSecrets, labSecrets } from '../helpers/secret-scan.js';
 import { Sandbox } from './ssh-sandbox.js';
-
-const CLI = path.join(REPO, 'dist/cli/index.js');
 
 interface Run {
   code: number | null;
@@ -54,7 +58,7 @@ describe('the CLI run session on the lab', () => {
     argv: string[],
     o: { pty?: boolean; onOutput?: (text: string, stdin: NodeJS.WritableStream) => void } = {},
   ) {
-    const cmd = [process.execPath, CLI, ...args(argv)];
+    const cmd = [process.execPath, CLI_BUNDLE, ...args(argv)];
     // util-linux `script` gives the CLI a pseudo-terminal, as a person at a terminal has.
     const [file, fileArgs] = o.pty
       ? ['script', ['-qfec', cmd.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' '), '/dev/null']]
@@ -79,7 +83,7 @@ describe('the CLI run session on the lab', () => {
     };
   }
 
-  const seedKube = () => createKubeClient(fs.readFileSync(path.join(sandbox.root, 'etc/rancher/k3s/k3s.yaml'), 'utf8'));
+  const seedKube = () => createKubeClient(fs.readFileSync(seedKubeconfigFile(sandbox), 'utf8'));
 
   /** Neither lock place holds anything for this environment. */
   async function noLockLeft(when: string): Promise<void> {
@@ -97,31 +101,20 @@ describe('the CLI run session on the lab', () => {
   }
 
   beforeAll(() => {
-    const lab = labExports();
     sandbox = Sandbox.create('cs');
-    fs.appendFileSync(path.join(sandbox.dir, 'env.sh'), 'export CAPI_LAB_ATTACH_ANY_VOLUME=1\n');
+    attachAnyVolume(sandbox);
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'capi-cli-session-'));
     environmentsDir = path.join(tmp, 'environments');
-    fs.mkdirSync(path.join(environmentsDir, name), { recursive: true });
-    const env = parse(fs.readFileSync(path.join(REPO, 'environments/lab/environment.yaml'), 'utf8')) as {
-      openstack: Record<string, unknown>;
-      seed: { ssh: Record<string, unknown> } & Record<string, unknown>;
-    };
-    env.openstack.cloudsYamlFile = LAB_CLOUDS;
-    env.seed.sshPublicKey = fs.readFileSync(path.join(sandbox.dir, 'id_ed25519.pub'), 'utf8').trim();
-    env.seed.ssh = {
-      ...env.seed.ssh,
-      port: Number(lab.CAPI_LAB_SEED_SSH_PORT),
-      hostKey: fs.readFileSync(lab.CAPI_LAB_SEED_HOST_KEY_FILE!, 'utf8').trim().split(/\s+/).slice(0, 2).join(' '),
-    };
-    envFile = path.join(environmentsDir, name, 'environment.yaml');
-    original = stringify(env);
-    fs.writeFileSync(envFile, original);
-    childEnv = {
-      ...process.env,
-      CAPI_LAB_SEED_SSH_USER: lab.CAPI_LAB_SEED_SSH_USER,
-      CAPI_LAB_MIRROR_URL: lab.CAPI_LAB_MIRROR_URL,
-    };
+    const dir = writeLabEnvironment({
+      environmentsDir,
+      name,
+      sandbox,
+      seedHost: labSeedHost(),
+      openstack: { cloud: 'lab', cloudsYamlFile: LAB_CLOUDS },
+    });
+    envFile = path.join(dir, 'environment.yaml');
+    original = fs.readFileSync(envFile, 'utf8');
+    childEnv = { PATH: process.env.PATH, HOME: process.env.HOME };
   });
 
   afterAll(async () => {
