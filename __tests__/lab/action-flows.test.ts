@@ -18,7 +18,7 @@ import { lockName } from '../../src/lock/backends.js';
 import { runtimeToken } from '../helpers/results-service.js';
 import { makeFixture, pullRequestEvent, pushEvent, scanForSecrets, type Fixture } from '../helpers/action-fixture.js';
 import { labKube, labNeutron, labSeedKubeconfigPath } from '../helpers/action-lab.js';
-import type { StepResult } from '../helpers/action-runner.js';
+import type { StepOptions, StepResult } from '../helpers/action-runner.js';
 
 const environment = `gh-${randomBytes(3).toString('hex')}`;
 const leasePath = `/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/${lockName(environment)}`;
@@ -325,13 +325,18 @@ describe('restore by hand', () => {
 
 describe('the lock', () => {
   const env = { CAPI_MGMT_TEST_WIDGET_SIZE: '3' };
-  const apply = (extra: Record<string, string> = {}, inputs: Record<string, string> = {}) =>
+  const apply = (
+    extra: Record<string, string> = {},
+    inputs: Record<string, string> = {},
+    interrupt?: StepOptions['interrupt'],
+  ) =>
     f.step({
       inputs: { command: 'apply', 'auto-approve': 'true', ...inputs },
       eventName: 'push',
       event: pushEvent(f.github, sha('2')),
       sha: sha('2'),
       env: { ...env, ...extra },
+      interrupt,
     });
 
   it('makes a second run wait with progress lines and fail with locked', async () => {
@@ -380,14 +385,14 @@ describe('the lock', () => {
       const gate = path.join(f.dir, 'gate');
       fs.writeFileSync(gate, '');
       const r = keep(
-        await f.step({
-          inputs: { command: 'apply', 'auto-approve': 'true' },
-          eventName: 'push',
-          event: pushEvent(f.github, sha('2')),
-          sha: sha('2'),
-          env: { ...env, CAPI_MGMT_TEST_APPLY_GATE: gate, CAPI_MGMT_TEST_WIDGET_SIZE: '5' },
-          interrupt: { when: async () => void (await leaseHeld()), signal },
-        }),
+        await apply(
+          { CAPI_MGMT_TEST_APPLY_GATE: gate, CAPI_MGMT_TEST_WIDGET_SIZE: '5' },
+          {},
+          {
+            when: async () => void (await leaseHeld()),
+            signal,
+          },
+        ),
       );
       fs.rmSync(gate, { force: true });
       if (signal === 'SIGINT') {

@@ -1,4 +1,6 @@
+import os from 'node:os';
 import { describe, expect, it } from 'vitest';
+import { abandonedHere, cliHolder } from '../../src/cli/lock-holder.js';
 import { acquireLock } from '../../src/lock/acquire.js';
 import { OpenStackMarkerLock } from '../../src/lock/openstack-marker.js';
 import { lockedLayers, RunLock } from '../../src/lock/run-lock.js';
@@ -146,5 +148,26 @@ describe('OpenStackMarkerLock', () => {
       // The loser removed its marker.
       expect(store.groups.length).toBe(results.filter((r) => r.ok).length);
     }
+  });
+});
+
+describe('a CLI holder killed on this machine', () => {
+  const dead = `someone@${os.hostname()} (capi-mgmt CLI, pid 2147483646)`;
+  it('is abandoned only when it is on this host and its process is gone', () => {
+    expect(abandonedHere({ holder: dead })).toBe(true);
+    expect(abandonedHere({ holder: cliHolder() })).toBe(false);
+    expect(abandonedHere({ holder: 'someone@elsewhere (capi-mgmt CLI, pid 2147483646)' })).toBe(false);
+    expect(abandonedHere({ holder: 'https://github.com/acme/platform/actions/runs/1' })).toBe(false);
+  });
+
+  it('loses its marker at once to the next run, while a live holder keeps it', async () => {
+    const store = new MemoryMarkerStore();
+    const lock = new OpenStackMarkerLock(store, 'capi-mgmt-prod-lock');
+    expect((await lock.tryAcquire(dead, 600)).ok).toBe(true);
+    expect((await lock.tryAcquire('next', 600)).ok).toBe(false);
+    expect((await lock.tryAcquire('next', 600, abandonedHere)).ok).toBe(true);
+    const live = new OpenStackMarkerLock(new MemoryMarkerStore(), 'capi-mgmt-prod-lock');
+    expect((await live.tryAcquire(cliHolder(), 600)).ok).toBe(true);
+    expect((await live.tryAcquire('next', 600, abandonedHere)).ok).toBe(false);
   });
 });

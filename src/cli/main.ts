@@ -17,6 +17,7 @@ import { runCommand, type LockRequest, type SessionRequest } from '../session/se
 import { toolCacheFromEnv } from '../tools/index.js';
 import type { LayerFactory } from '../layers/index.js';
 import { TerminalLogger } from './logger.js';
+import { abandonedHere, cliHolder } from './lock-holder.js';
 import { decryptKubeconfig } from './decrypt-kubeconfig.js';
 
 export const EXIT = { ok: 0, failed: 1, changes: 2, usage: 64 } as const;
@@ -52,9 +53,6 @@ const seconds = (v: string): number => {
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number of seconds');
   return n;
 };
-
-/** Who holds the lock from a terminal, as other runs will see it while they wait. */
-const cliHolder = (): string => `${os.userInfo().username}@${os.hostname()} (capi-mgmt CLI, pid ${process.pid})`;
 
 export async function main(deps: CliDeps): Promise<number> {
   const env = deps.env ?? process.env;
@@ -126,7 +124,12 @@ export async function main(deps: CliDeps): Promise<number> {
     onLoaded: (l) => log.setRedactor(l.redactor),
   });
   // The same lock as the action's, so a terminal run and a CI run never change one environment at once.
-  const lock: LockRequest = { holder: cliHolder(), timeoutSeconds: opts.lockTimeout, ...deps.lock };
+  const lock: LockRequest = {
+    holder: cliHolder(),
+    timeoutSeconds: opts.lockTimeout,
+    abandoned: abandonedHere,
+    ...deps.lock,
+  };
 
   let expectedHash = opts.expectHash;
   if (policy.needsConfirmation && !opts.yes) {

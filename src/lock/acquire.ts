@@ -11,6 +11,8 @@ export interface AcquireOptions {
   log: (message: string) => void;
   pollMs?: number;
   progressMs?: number;
+  /** Whether a holder is known to be gone before its lock expires (a killed CLI on this machine). */
+  abandoned?: (s: LockState) => boolean;
 }
 
 export interface HeldLock {
@@ -30,7 +32,7 @@ export async function acquireLock(backend: LockBackend, o: AcquireOptions): Prom
       log: o.log,
       status: () => (current ? `held by ${current.holder} until ${current.expiresAt.toISOString()}` : undefined),
       check: async () => {
-        const r = await backend.tryAcquire(o.holder, o.ttlSeconds);
+        const r = await backend.tryAcquire(o.holder, o.ttlSeconds, o.abandoned);
         if (r.ok) return true;
         if (current?.holder !== r.current.holder)
           o.log(`${backend.description} is held by ${r.current.holder}; waiting`);

@@ -58,7 +58,7 @@ export class LeaseLock implements LockBackend {
     };
   }
 
-  async tryAcquire(holder: string, ttlSeconds: number): Promise<AcquireResult> {
+  async tryAcquire(holder: string, ttlSeconds: number, abandoned?: (s: LockState) => boolean): Promise<AcquireResult> {
     const lease = await this.read();
     try {
       if (!lease) {
@@ -67,8 +67,10 @@ export class LeaseLock implements LockBackend {
       }
       const current = this.stateOf(lease);
       const ours = current?.holder === holder;
-      if (current && !ours && current.expiresAt.getTime() > Date.now()) return { ok: false, current };
-      // Free, expired (a crashed run: take it over) or ours (renew); the resourceVersion makes it a compare-and-swap.
+      if (current && !ours && current.expiresAt.getTime() > Date.now() && !abandoned?.(current)) {
+        return { ok: false, current };
+      }
+      // Free, expired or abandoned (a crashed run: take it over) or ours (renew); the resourceVersion makes it a compare-and-swap.
       await this.kube.replace(
         this.body(holder, ttlSeconds, lease.metadata.resourceVersion, ours ? lease.spec?.acquireTime : undefined),
       );

@@ -45,14 +45,14 @@ export class OpenStackMarkerLock implements LockBackend {
     this.description = `lock marker (security group ${name}) on OpenStack`;
   }
 
-  private async markers(): Promise<Marker[]> {
+  private async markers(abandoned?: (s: LockState) => boolean): Promise<Marker[]> {
     const all = (await this.store.listSecurityGroups({ name: this.name })).filter((g) => g.name === this.name);
     const live: Marker[] = [];
     for (const g of all) {
       const m = parse(g);
       if (!m) continue;
       // A crashed run's marker: take it over by removing it.
-      if (isExpired(m)) await this.store.deleteSecurityGroup(m.id);
+      if (isExpired(m) || abandoned?.(m)) await this.store.deleteSecurityGroup(m.id);
       else live.push(m);
     }
     return live;
@@ -68,8 +68,8 @@ export class OpenStackMarkerLock implements LockBackend {
     return g.id;
   }
 
-  async tryAcquire(holder: string, ttlSeconds: number): Promise<AcquireResult> {
-    const before = await this.markers();
+  async tryAcquire(holder: string, ttlSeconds: number, abandoned?: (s: LockState) => boolean): Promise<AcquireResult> {
+    const before = await this.markers(abandoned);
     const other = before.find((m) => m.holder !== holder);
     if (other) return { ok: false, current: other };
     if (before.length > 0) return { ok: true }; // already ours

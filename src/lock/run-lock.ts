@@ -14,7 +14,7 @@ import type { AnyLayer, LayerContext, Logger } from '../engine/types.js';
 import type { Desired } from '../model/desired.js';
 import { seedK3sOutputs } from '../layers/seed-k3s/outputs.js';
 import { acquireLock, type HeldLock } from './acquire.js';
-import type { LockBackend } from './types.js';
+import type { LockBackend, LockState } from './types.js';
 
 /** What a lock place needs to know about the run. */
 export interface LockPlaceContext {
@@ -39,6 +39,8 @@ export interface RunLockOptions {
   progressMs?: number;
   /** Told when the run starts or stops holding any lock. */
   onHeldChange?: (held: boolean) => void;
+  /** Whether a holder is known to be gone before its lock expires. */
+  abandoned?: (s: LockState) => boolean;
 }
 
 export class RunLock {
@@ -57,6 +59,7 @@ export class RunLock {
       timeoutSeconds: this.o.timeoutSeconds,
       pollMs: this.o.pollMs,
       progressMs: this.o.progressMs,
+      abandoned: this.o.abandoned,
       log: (m) => ctx.log.info(m),
     });
   }

@@ -14,10 +14,11 @@ export interface LockBackend {
   /** Where the lock lives, for log lines ("Lease kube-system/capi-mgmt-prod on the seed"). */
   readonly description: string;
   /**
-   * Take the lock for `holder` if it is free, expired, or already ours;
-   * otherwise report who holds it. Must be atomic against other runs.
+   * Take the lock for `holder` if it is free, expired, already ours, or
+   * held by a run `abandoned` says is gone; otherwise report who holds it.
+   * Must be atomic against other runs.
    */
-  tryAcquire(holder: string, ttlSeconds: number): Promise<AcquireResult>;
+  tryAcquire(holder: string, ttlSeconds: number, abandoned?: (s: LockState) => boolean): Promise<AcquireResult>;
   /** Push the expiry forward; only while we hold it. */
   renew(holder: string, ttlSeconds: number): Promise<void>;
   /** Give the lock up if we still hold it; never throws for "not ours". */

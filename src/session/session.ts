@@ -15,6 +15,7 @@ import type { AnyLayer, Logger, RunDirs, RunSecrets } from '../engine/types.js';
 import { defaultLayers, type LayerFactory } from '../layers/index.js';
 import { seedK3sOutputs } from '../layers/seed-k3s/outputs.js';
 import { lockedLayers, RunLock, type LockPlaces } from '../lock/run-lock.js';
+import type { LockState } from '../lock/types.js';
 import { hasChanges } from '../plan/plan.js';
 import { redactError, redactingLogger } from '../util/redact.js';
 import type { InvalidConfig, RunOutcome } from './outcome.js';
@@ -33,6 +34,8 @@ export interface LockRequest {
   progressMs?: number;
   /** Told whenever the run starts or stops holding a lock (the action saves it for its post step). */
   onHeldChange?: (held: boolean) => void;
+  /** Whether a holder is known to be gone before its lock expires (the CLI: a killed run on this machine). */
+  abandoned?: (s: LockState) => boolean;
 }
 
 export interface SessionRequest {
@@ -154,6 +157,7 @@ class RunSession {
       pollMs: l.pollMs,
       progressMs: l.progressMs,
       onHeldChange: l.onHeldChange,
+      abandoned: l.abandoned,
     });
     this.lock = lock;
     return this.engineFor((all) => lockedLayers(all, lock));
