@@ -40,6 +40,7 @@ describe('download mirror', () => {
       ['certManager', 'cert-manager'],
       ['addonProvider', 'cluster-api-addon-provider'],
       ['janitor', 'cluster-api-janitor-openstack'],
+      ['openstackCluster', 'openstack-cluster'],
     ] as const) {
       expect(mirror.versions[id]).toHaveLength(2);
       expect(index.entries[chart]!.map((e) => e.version).sort()).toEqual([...mirror.versions[id]].sort());

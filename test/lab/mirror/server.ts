@@ -8,11 +8,13 @@
  *   charts                  /index.yaml, /<chart>-<v>.tgz (one Helm repository)
  *
  * Content comes from __tests__/fixtures/mirror: small manifests and chart
- * sources written for this project, packaged with helm at start. helm
+ * sources written for this project, packaged with helm at start; a chart
+ * in test/lab/charts (the lab's own, e.g. openstack-cluster) wins. helm
  * itself is the lab-built binary, packaged the way upstream packages it;
  * K3s is the seed host's stand-in script.
  */
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { chmod, cp, mkdir, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
@@ -27,6 +29,8 @@ import { SOURCES, type BinarySourceId, type ManifestSourceId, type SourceId } fr
 const run = promisify(execFile);
 const here = dirname(fileURLToPath(import.meta.url));
 export const FIXTURES_DIR = resolve(here, '../../../__tests__/fixtures/mirror');
+/** Charts the lab serves in place of fixtures: full stand-ins (see each one's README). */
+export const LAB_CHARTS_DIR = resolve(here, '../charts');
 
 /** The versions served per source id (none for a source without fixtures); `helm` is the lab helm's. */
 type FixtureVersions = Record<SourceId, string[]>;
@@ -100,7 +104,8 @@ async function buildContent(o: MirrorOptions, work: string) {
         const tpl = await readFile(join(fixtures, 'manifests', `${id}.yaml.tpl`), 'utf8');
         addFile(files, id as ManifestSourceId, v, Buffer.from(tpl.replaceAll('__VERSION__', v)), {});
       } else if (source.kind === 'chart') {
-        const dir = join(fixtures, 'charts', source.chart);
+        const lab = join(LAB_CHARTS_DIR, source.chart);
+        const dir = existsSync(lab) ? lab : join(fixtures, 'charts', source.chart);
         await run(o.helm, ['package', dir, '--version', v, '--app-version', v, '-d', repo]);
       } else if (id === 'k3s') {
         // The seed host's K3s stand-in, with its version baked in as make-k3s.sh does.
