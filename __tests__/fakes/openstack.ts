@@ -98,6 +98,7 @@ const HOSTS = {
   network: 'https://neutron.fake.test',
   image: 'https://glance.fake.test',
   'block-storage': 'https://cinder.fake.test',
+  'load-balancer': 'https://octavia.fake.test',
 } as const;
 type Service = keyof typeof HOSTS;
 
@@ -123,6 +124,19 @@ export interface FakeOpenStackOptions {
   blockStorage?: boolean;
   /** Nova's newest microversion (default 2.96). */
   novaMax?: string;
+  /** The catalog lists Octavia (default false: most small clouds and the lab have none). */
+  loadBalancer?: boolean;
+}
+
+/** The project's quotas (Nova, Cinder, Neutron and Octavia defaults); -1 is unlimited. */
+export interface FakeQuotas {
+  instances: number;
+  cores: number;
+  ramMb: number;
+  volumes: number;
+  gigabytes: number;
+  floatingIps: number;
+  loadBalancers: number;
 }
 
 export interface Inventory {
@@ -160,12 +174,27 @@ export class FakeOpenStack {
   readonly keypairs = new Map<string, Raw>();
   readonly servers = new Map<string, Raw>();
   readonly volumes = new Map<string, Raw>();
+  /** Octavia load balancers of the project (only listed, never made here). */
+  readonly loadBalancers: Raw[] = [];
+  readonly quotas: FakeQuotas = {
+    instances: 10,
+    cores: 20,
+    ramMb: 51200,
+    volumes: 10,
+    gigabytes: 1000,
+    floatingIps: 50,
+    loadBalancers: 10,
+  };
+  /** Neutron without the quota-details extension (answers 404 for `/quotas/<project>/details`). */
+  noQuotaDetails = false;
+  private readonly loadBalancer: boolean;
   private readonly nextHost = new Map<string, number>();
 
   constructor(o: FakeOpenStackOptions = {}) {
     this.settle = { ...DEFAULT_SETTLE, ...o.settle };
     this.blockStorage = o.blockStorage ?? true;
     this.novaMax = o.novaMax ?? '2.96';
+    this.loadBalancer = o.loadBalancer ?? false;
     this.flavors.push(
       { id: '1', name: 'm1.small', vcpus: 1, ram: 2048, disk: 20 },
       { id: '2', name: 'c1.large', vcpus: 2, ram: 8192, disk: 20 },
@@ -330,6 +359,7 @@ export class FakeOpenStack {
       case 'compute':
         if (key === 'GET /') return ok({ version: { id: 'v2.1', version: this.novaMax, min_version: '2.1' } });
         if (key === 'GET /flavors/detail') return ok({ flavors: this.flavors });
+        if (key === 'GET /limits') return ok({ limits: { absolute: this.computeLimits() } });
         if ((g = m(/^GET \/os-keypairs\/([^/]+)$/))) return ok({ keypair: this.keypair(decodeURIComponent(g[1]!)) });
         if (key === 'POST /os-keypairs') return this.createKeypair(body!);
         if ((g = m(/^DELETE \/os-keypairs\/([^/]+)$/))) {
@@ -364,13 +394,35 @@ export class FakeOpenStack {
         if (key === 'GET /')
           return ok({ versions: [{ id: 'v3.0', version: '3.70', min_version: '3.0', status: 'CURRENT' }] });
         if (key === 'GET /volumes/detail') return ok({ volumes: this.listVolumes(q) });
+        if (key === 'GET /limits') {
+          const vols = [...this.volumes.values()];
+          return ok({
+            limits: {
+              absolute: {
+                maxTotalVolumes: this.quotas.volumes,
+                totalVolumesUsed: vols.length,
+                maxTotalVolumeGigabytes: this.quotas.gigabytes,
+                totalGigabytesUsed: vols.reduce((n, v) => n + Number(v.size), 0),
+              },
+            },
+          });
+        }
         if (key === 'POST /volumes') return this.createVolume(body!);
         if ((g = m(/^GET \/volumes\/([^/]+)$/))) return ok({ volume: this.readVolume(g[1]!) });
         if ((g = m(/^POST \/volumes\/([^/]+)\/action$/))) return this.volumeAction(g[1]!, body!, headers);
         if ((g = m(/^DELETE \/volumes\/([^/]+)$/))) return this.deleteVolume(g[1]!);
         break;
       case 'network':
+        if ((g = m(/^GET \/quotas\/([^/]+)(\/details)?$/))) return this.neutronQuota(g[1]!, g[2] !== undefined);
         return this.neutron(method, path, q, body);
+      case 'load-balancer':
+        if (key === `GET /v2/lbaas/quotas/${PROJECT}`)
+          return ok({ quota: { load_balancer: this.quotas.loadBalancers } });
+        if (key === 'GET /v2/lbaas/loadbalancers')
+          return ok({
+            loadbalancers: this.loadBalancers.filter((l) => !q.project_id || l.project_id === q.project_id),
+          });
+        break;
     }
     throw new ApiError(404, { message: `The resource could not be found: ${key}` });
   }
@@ -411,6 +463,7 @@ export class FakeOpenStack {
       ep('image', HOSTS.image),
     ];
     if (this.blockStorage) catalog.push(ep('block-storage', `${HOSTS['block-storage']}/v3/${PROJECT}`));
+    if (this.loadBalancer) catalog.push(ep('load-balancer', HOSTS['load-balancer']));
     return {
       status: 201,
       headers: { 'X-Subject-Token': token },
@@ -418,6 +471,29 @@ export class FakeOpenStack {
         token: { expires_at: new Date(Date.now() + 3600_000).toISOString(), project: { id: PROJECT }, catalog },
       },
     };
+  }
+
+  // ------------------------------------------------------------------ quotas
+
+  private computeLimits(): Raw {
+    const servers = [...this.servers.values()];
+    // Servers embed their flavor's sizes (Nova >= 2.47).
+    const flavorOf = (s: Raw) => (s.flavor ?? {}) as Raw;
+    return {
+      maxTotalInstances: this.quotas.instances,
+      totalInstancesUsed: servers.length,
+      maxTotalCores: this.quotas.cores,
+      totalCoresUsed: servers.reduce((n, s) => n + Number(flavorOf(s).vcpus ?? 0), 0),
+      maxTotalRAMSize: this.quotas.ramMb,
+      totalRAMUsed: servers.reduce((n, s) => n + Number(flavorOf(s).ram ?? 0), 0),
+    };
+  }
+
+  private neutronQuota(project: string, details: boolean): { status: number; body: unknown } {
+    if (project !== PROJECT) throw neutronError(403, 'Forbidden', 'Not authorized.');
+    if (!details) return ok({ quota: { floatingip: this.quotas.floatingIps } });
+    if (this.noQuotaDetails) throw neutronError(404, 'HTTPNotFound', 'The resource could not be found.');
+    return ok({ quota: { floatingip: { limit: this.quotas.floatingIps, used: this.floatingIps.size, reserved: 0 } } });
   }
 
   // ------------------------------------------------------------------ nova
@@ -1057,7 +1133,14 @@ const COLLECTION_KEYS: Record<string, string> = {
 const ok = (body: unknown) => ({ status: 200, body });
 
 function stripPrefix(service: Service, p: string): string {
-  const prefix = { identity: '/v3', compute: '/v2.1', network: '/v2.0', image: '/v2', 'block-storage': '/v3' }[service];
+  const prefix = {
+    identity: '/v3',
+    compute: '/v2.1',
+    network: '/v2.0',
+    image: '/v2',
+    'block-storage': '/v3',
+    'load-balancer': '',
+  }[service];
   let rest = p.startsWith(prefix) ? p.slice(prefix.length) : p;
   if (service === 'block-storage' && rest.startsWith(`/${PROJECT}`)) rest = rest.slice(PROJECT.length + 1);
   return rest === '' ? '/' : rest;

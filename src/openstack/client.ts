@@ -5,6 +5,7 @@
 import type { CloudConfig } from './cloud-config.js';
 import { openSession, runSession, type OpenStackSettings } from './connection.js';
 import { NovaApi } from './compute.js';
+import { OctaviaApi } from './load-balancer.js';
 import { NeutronApi } from './network.js';
 import { Session, type ServiceType, type SessionOptions } from './session.js';
 import { CinderApi, GlanceApi } from './storage.js';
@@ -16,6 +17,7 @@ export class RestOpenStackClient implements OpenStackClient {
   readonly compute: NovaApi;
   readonly image: GlanceApi;
   readonly volume: CinderApi;
+  readonly loadBalancer: OctaviaApi;
 
   /** On a session of its own for `cloud`, or on a session it shares (the run's). */
   constructor(cloud: CloudConfig | Session, opts: SessionOptions = {}) {
@@ -24,6 +26,7 @@ export class RestOpenStackClient implements OpenStackClient {
     this.compute = new NovaApi(this.session);
     this.image = new GlanceApi(this.session);
     this.volume = new CinderApi(this.session);
+    this.loadBalancer = new OctaviaApi(this.session);
   }
 
   hasService = (t: ServiceType) => this.session.hasService(t);
@@ -64,6 +67,8 @@ export class RestOpenStackClient implements OpenStackClient {
   createKeypair: OpenStackClient['createKeypair'] = (n, k) => this.compute.createKeypair(n, k);
   deleteKeypair: OpenStackClient['deleteKeypair'] = (n) => this.compute.deleteKeypair(n);
   listServers: OpenStackClient['listServers'] = (f) => this.compute.listServers(f);
+  listServersByPrefix: OpenStackClient['listServersByPrefix'] = (p) => this.compute.listServersByPrefix(p);
+  computeLimits: OpenStackClient['computeLimits'] = () => this.compute.computeLimits();
   getServer: OpenStackClient['getServer'] = (id) => this.compute.getServer(id);
   createServer: OpenStackClient['createServer'] = (x) => this.compute.createServer(x);
   deleteServer: OpenStackClient['deleteServer'] = (id) => this.compute.deleteServer(id);
@@ -80,6 +85,10 @@ export class RestOpenStackClient implements OpenStackClient {
   createVolume: OpenStackClient['createVolume'] = (x) => this.volume.createVolume(x);
   extendVolume: OpenStackClient['extendVolume'] = (id, n) => this.volume.extendVolume(id, n);
   deleteVolume: OpenStackClient['deleteVolume'] = (id) => this.volume.deleteVolume(id);
+  volumeLimits: OpenStackClient['volumeLimits'] = () => this.volume.volumeLimits();
+
+  floatingIpQuota: OpenStackClient['floatingIpQuota'] = () => this.network.floatingIpQuota();
+  loadBalancerQuota: OpenStackClient['loadBalancerQuota'] = () => this.loadBalancer.loadBalancerQuota();
 }
 
 /** A client on the run's shared session: `settings` is the environment's `openstack` section, `envDir` its directory. */

@@ -11,10 +11,16 @@ import {
   type Version,
 } from './microversion.js';
 import type { Reply, Session } from './session.js';
-import type { Flavor, Keypair, Server, ServerSpec, VolumeAttachment } from './types.js';
+import type { ComputeLimits, Flavor, Keypair, QuotaUsage, Server, ServerSpec, VolumeAttachment } from './types.js';
 
 type Raw = Record<string, unknown>;
 const s = (v: unknown): string => (typeof v === 'string' ? v : '');
+
+/** A limit pair from an `absolute` limits document (Nova and Cinder use the same shape). */
+export function usage(abs: Raw, max: string, used: string): QuotaUsage {
+  const n = (v: unknown): number => (typeof v === 'number' ? v : Number(v ?? 0));
+  return { limit: abs[max] === undefined ? -1 : n(abs[max]), used: n(abs[used]) };
+}
 
 /** 2.26: server tags. 2.52: tags in the create request. 2.90 is the newest we read; never above the server. */
 const COMPUTE_MIN: Version = [2, 26];
@@ -133,6 +139,19 @@ export class NovaApi {
     // Nova's name filter is a regular expression: anchor it.
     const r = await this.req('GET', '/servers/detail', { query: { name: `^${escapeRegex(f.name)}$` } });
     return ((r.body?.servers ?? []) as Raw[]).map(toServer).filter((x) => x.name === f.name);
+  }
+  async listServersByPrefix(prefix: string): Promise<Server[]> {
+    const r = await this.req('GET', '/servers/detail', { query: { name: `^${escapeRegex(prefix)}` } });
+    return ((r.body?.servers ?? []) as Raw[]).map(toServer).filter((x) => x.name.startsWith(prefix));
+  }
+  async computeLimits(): Promise<ComputeLimits> {
+    const r = await this.req('GET', '/limits');
+    const abs = ((r.body?.limits as Raw | undefined)?.absolute ?? {}) as Raw;
+    return {
+      instances: usage(abs, 'maxTotalInstances', 'totalInstancesUsed'),
+      cores: usage(abs, 'maxTotalCores', 'totalCoresUsed'),
+      ramMb: usage(abs, 'maxTotalRAMSize', 'totalRAMUsed'),
+    };
   }
   async getServer(id: string): Promise<Server | undefined> {
     const r = await this.req('GET', `/servers/${id}`, { accept: [404] });

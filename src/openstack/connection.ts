@@ -9,6 +9,7 @@ import path from 'node:path';
 import { Agent } from 'undici';
 import type { Environment } from '../model/schema.js';
 import { parseCloud, type CloudConfig } from './cloud-config.js';
+import { CLOUDS_YAML_TEXT_KEYS, parseYamlSecretsAsWritten } from '../util/yaml-secrets.js';
 import { Session, type SessionOptions } from './session.js';
 
 export type OpenStackSettings = Environment['openstack'];
@@ -19,14 +20,30 @@ export type OpenStackSettings = Environment['openstack'];
  * (a CA file) are relative to where the clouds.yaml lives.
  */
 export function resolveCloud(settings: OpenStackSettings, envDir: string): CloudConfig {
-  let text = settings.cloudsYaml;
-  let baseDir = envDir;
-  if (text === undefined) {
-    const file = path.resolve(envDir, settings.cloudsYamlFile ?? 'clouds.yaml');
-    text = fs.readFileSync(file, 'utf8');
-    baseDir = path.dirname(file);
-  }
+  const { text, baseDir } = cloudsYamlOf(settings, envDir);
   return parseCloud(text, settings.cloud, { baseDir, caBundle: settings.caBundle });
+}
+
+function cloudsYamlOf(settings: OpenStackSettings, envDir: string): { text: string; baseDir: string } {
+  if (settings.cloudsYaml !== undefined) return { text: settings.cloudsYaml, baseDir: envDir };
+  const file = path.resolve(envDir, settings.cloudsYamlFile ?? 'clouds.yaml');
+  return { text: fs.readFileSync(file, 'utf8'), baseDir: path.dirname(file) };
+}
+
+/**
+ * The `settings.cloud` entry of clouds.yaml as written (secrets and IDs as
+ * text), for handing on to the cluster's own controllers. `resolveCloud`
+ * has checked it when the run's session was made.
+ */
+export function cloudEntry(settings: OpenStackSettings, envDir: string): Record<string, unknown> {
+  const doc = parseYamlSecretsAsWritten(cloudsYamlOf(settings, envDir).text, CLOUDS_YAML_TEXT_KEYS) as {
+    clouds?: Record<string, unknown>;
+  } | null;
+  const entry = doc?.clouds?.[settings.cloud];
+  if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) {
+    throw new Error(`clouds.yaml: no cloud "${settings.cloud}"`);
+  }
+  return entry as Record<string, unknown>;
 }
 
 /** A session for a cloud; a private CA or `verify: false` needs its own agent (Node's fetch trusts only its bundled CAs). */

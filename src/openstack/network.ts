@@ -12,6 +12,7 @@ import type {
   Network,
   NeutronCollection,
   Port,
+  QuotaUsage,
   Router,
   RuleSpec,
   SecurityGroup,
@@ -241,6 +242,20 @@ export class NeutronApi {
   }
 
   // --- floating IPs ---
+  /** The project's floating IP quota; without the quota-details extension, usage is counted. */
+  async floatingIpQuota(): Promise<QuotaUsage> {
+    const project = await this.session.projectId();
+    if (!project) throw new Error('network: the token names no project, so its quota cannot be read');
+    const d = await this.session.request('network', 'GET', `/quotas/${project}/details`, { accept: [404] });
+    if (d.status !== 404) {
+      const fip = ((d.body?.quota as Raw | undefined)?.floatingip ?? {}) as Raw;
+      return { limit: Number(fip.limit ?? -1), used: Number(fip.used ?? 0) };
+    }
+    const q = await this.session.request('network', 'GET', `/quotas/${project}`);
+    const limit = Number(((q.body?.quota as Raw | undefined) ?? {}).floatingip ?? -1);
+    return { limit, used: (await this.list('floatingips', 'floatingips', {})).length };
+  }
+
   async listFloatingIps(f: { address?: string; description?: string }): Promise<FloatingIp[]> {
     const all = (await this.list('floatingips', 'floatingips', { floating_ip_address: f.address })).map(toFloatingIp);
     return f.description === undefined ? all : all.filter((x) => x.description === f.description);

@@ -16,7 +16,7 @@ import { OpenStackApiError, OpenStackConnectionError, parseErrorBody } from './e
 import { Transport, TransportError, type HttpMethod, type HttpResponse } from './transport.js';
 import { sleep as defaultSleep } from '../util/wait.js';
 
-export type ServiceType = 'compute' | 'network' | 'image' | 'block-storage';
+export type ServiceType = 'compute' | 'network' | 'image' | 'block-storage' | 'load-balancer';
 
 /** Catalog types each service may be registered under, in order of preference. */
 const CATALOG_TYPES: Record<ServiceType, readonly string[]> = {
@@ -24,6 +24,7 @@ const CATALOG_TYPES: Record<ServiceType, readonly string[]> = {
   network: ['network'],
   image: ['image'],
   'block-storage': ['block-storage', 'volumev3'],
+  'load-balancer': ['load-balancer'],
 };
 
 export interface RetryPolicy {

@@ -1,7 +1,8 @@
 /** Glance (image v2) and Cinder (block-storage v3). */
 import { chooseMicroversion, formatVersion, readVersionDocument, type Version } from './microversion.js';
 import type { Reply, Session } from './session.js';
-import type { Image, Volume, VolumeSpec } from './types.js';
+import { usage } from './compute.js';
+import type { Image, Volume, VolumeLimits, VolumeSpec } from './types.js';
 
 type Raw = Record<string, unknown>;
 const s = (v: unknown): string => (typeof v === 'string' ? v : '');
@@ -93,5 +94,14 @@ export class CinderApi {
 
   async deleteVolume(id: string): Promise<void> {
     await this.session.request('block-storage', 'DELETE', `/volumes/${id}`, { accept: [404] });
+  }
+
+  async volumeLimits(): Promise<VolumeLimits> {
+    const r = await this.session.request('block-storage', 'GET', '/limits');
+    const abs = ((r.body?.limits as Raw | undefined)?.absolute ?? {}) as Raw;
+    return {
+      volumes: usage(abs, 'maxTotalVolumes', 'totalVolumesUsed'),
+      gigabytes: usage(abs, 'maxTotalVolumeGigabytes', 'totalGigabytesUsed'),
+    };
   }
 }

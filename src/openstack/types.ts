@@ -142,6 +142,30 @@ export interface VolumeSpec {
   metadata: Record<string, string>;
 }
 
+/** A quota and what the project uses of it; `limit` -1 means unlimited. */
+export interface QuotaUsage {
+  limit: number;
+  used: number;
+}
+
+/** Nova's absolute limits for the project. */
+export interface ComputeLimits {
+  instances: QuotaUsage;
+  cores: QuotaUsage;
+  ramMb: QuotaUsage;
+}
+
+/** Cinder's absolute limits for the project (all volume types together). */
+export interface VolumeLimits {
+  volumes: QuotaUsage;
+  gigabytes: QuotaUsage;
+}
+
+export interface LoadBalancer {
+  id: string;
+  name: string;
+}
+
 /** Requests sent per service type. */
 type RequestStats = Record<string, number>;
 
@@ -151,7 +175,7 @@ type RequestStats = Record<string, number>;
  * retrying); every delete tolerates "already gone".
  */
 export interface OpenStackClient {
-  hasService(type: 'compute' | 'network' | 'image' | 'block-storage'): Promise<boolean>;
+  hasService(type: 'compute' | 'network' | 'image' | 'block-storage' | 'load-balancer'): Promise<boolean>;
 
   // --- network ---
   listSecurityGroups(filter: { name: string }): Promise<SecurityGroup[]>;
@@ -198,6 +222,9 @@ export interface OpenStackClient {
   deleteKeypair(name: string): Promise<void>;
 
   listServers(filter: { name: string }): Promise<Server[]>;
+  /** Servers whose name starts with `prefix` (e.g. the machines CAPO made for a cluster). */
+  listServersByPrefix(prefix: string): Promise<Server[]>;
+  computeLimits(): Promise<ComputeLimits>;
   getServer(id: string): Promise<Server | undefined>;
   createServer(spec: ServerSpec): Promise<Server>;
   deleteServer(id: string): Promise<void>;
@@ -218,6 +245,12 @@ export interface OpenStackClient {
   createVolume(spec: VolumeSpec): Promise<Volume>;
   extendVolume(id: string, size: number): Promise<void>;
   deleteVolume(id: string): Promise<void>;
+  volumeLimits(): Promise<VolumeLimits>;
+
+  // --- quotas of the network and load-balancer services ---
+  floatingIpQuota(): Promise<QuotaUsage>;
+  /** Octavia's load balancer quota and the project's load balancers. */
+  loadBalancerQuota(): Promise<QuotaUsage & { loadBalancers: LoadBalancer[] }>;
 
   /** Requests sent per service since the client was made (or reset). */
   stats(): RequestStats;
