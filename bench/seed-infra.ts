@@ -1,8 +1,11 @@
 /**
- * `npm run bench -- seed-infra`: seed-infra against the lab. Prints wall times and
- * requests per service for a cold apply, a no-op plan on a warm client
- * (token and microversion reused) and on a cold one (fresh login), and a
- * destroy; plus the warm/cold ratio measured in the same run.
+ * `npm run bench -- seed-infra`: seed-infra against the lab. First the lab's
+ * critical-path lower bound (lower-bound.ts: the same resources by raw API
+ * calls, the longest chain of dependent steps), then the tool: a cold
+ * apply, a no-op plan on a warm client (token and microversion reused) and
+ * on a new one (fresh login, as every run has), and a destroy. Prints wall
+ * times and requests per service, and the apply and destroy against their
+ * bounds, all measured in the same run.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -15,6 +18,7 @@ import { seedInfraLayer } from '../src/layers/seed-infra/index.js';
 import { RestOpenStackClient } from '../src/openstack/client.js';
 import { resolveCloud } from '../src/openstack/connection.js';
 import { hasChanges } from '../src/plan/plan.js';
+import { measureLowerBound, type Bound } from './lower-bound.js';
 
 const REPO = path.resolve(import.meta.dirname, '..');
 const CLOUDS = path.join(REPO, '.lab/clouds.yaml');
@@ -61,7 +65,8 @@ interface Sample {
 const samples: Sample[] = [];
 
 function engineWith(client: RestOpenStackClient): Engine {
-  const layer = seedInfraLayer({ client, waits: { intervalMs: 250 } });
+  // The product's own waits and parallelism: nothing tuned for the bench.
+  const layer = seedInfraLayer({ client });
   return new Engine({ desired: loaded.desired, layers: [layer], log, redactor: loaded.redactor });
 }
 
@@ -77,6 +82,19 @@ const newClient = () =>
   new RestOpenStackClient(resolveCloud(loaded.desired.config.openstack, loaded.desired.dir), {
     log: (m) => log.debug(m),
   });
+const publicKey = fs.existsSync(KEY)
+  ? fs.readFileSync(KEY, 'utf8').trim()
+  : 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ7dJ5zW0V5nYl9sHfGSVtFHtp8u5pQW3nxbS0Z1Q3Rk bench';
+const bound: Bound = await measureLowerBound({
+  cloud: resolveCloud(loaded.desired.config.openstack, loaded.desired.dir),
+  name: `${name}-bound`,
+  image: 'fake-image',
+  externalNetwork: 'public',
+  volumeSize: 1,
+  publicKey,
+  cidr: '192.168.211.0/24',
+});
+
 const warm = newClient();
 try {
   await measure('cold apply (empty cloud)', warm, () => engineWith(warm).apply());
@@ -118,4 +136,30 @@ console.log(
   `\nno-op plan: warm client (token + microversion reused) ${(warmMs / 1000).toFixed(2)} s, ${sum(warmReq)} requests; new client ${(coldMs / 1000).toFixed(2)} s, ${sum(coldReq)} requests; ratio new/warm ${(coldMs / warmMs).toFixed(2)}x`,
 );
 const apply = samples[0]!;
+const destroy = samples.at(-1)!;
+const s2 = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 console.log(`cold apply ${(apply.ms / 1000).toFixed(1)} s is ${(apply.ms / warmMs).toFixed(0)}x a warm no-op plan`);
+console.log(
+  `\nlower bound (raw API, ${bound.requests} requests, each step alone; the longest chain of dependent steps):`,
+);
+for (const [what, steps] of [
+  ['create', bound.create],
+  ['delete', bound.delete],
+] as const)
+  console.log(`  ${what}: ${steps.map((x) => `${x.id} ${(x.ms / 1000).toFixed(2)}`).join(', ')}`);
+console.log(`  create chain ${bound.createPath.join(' > ')}: ${s2(bound.createMs)}`);
+console.log(`  delete chain ${bound.deletePath.join(' > ')}: ${s2(bound.deleteMs)}`);
+const busy = (b: { service: string; ms: number }) => `${b.service} alone ${s2(b.ms)}`;
+console.log(
+  `  busiest service: create ${busy(bound.createBusiest)}, delete ${busy(bound.deleteBusiest)} (its steps one after another)`,
+);
+const ratio = (ms: number, b: number) => `${(ms / b).toFixed(2)}x`;
+const createBound = Math.max(bound.createMs, bound.createBusiest.ms);
+const deleteBound = Math.max(bound.deleteMs, bound.deleteBusiest.ms);
+console.log(
+  `\ncold apply ${s2(apply.ms)}: ${ratio(apply.ms, bound.createMs)} the critical path (goal <= 1.3x), ${ratio(apply.ms, createBound)} the larger of it and the busiest service`,
+);
+console.log(
+  `destroy    ${s2(destroy.ms)}: ${ratio(destroy.ms, bound.deleteMs)} the critical path (goal <= 1.3x), ${ratio(destroy.ms, deleteBound)} the larger of it and the busiest service`,
+);
+console.log(`no-op plan, new client ${s2(coldMs)} (goal < 0.5 s), ${sum(coldReq)} requests`);

@@ -15,6 +15,8 @@
  *   available; attaching, then in-use; a deleted server lingers, and its
  *   port lingers a few Neutron requests more (so deletes see 409 first).
  *   `Infinity` means the status never arrives.
+ * Answers are immediate unless `latencyMs` asks for a delay (to see which
+ * requests overlap in time: each request records when it started and ended).
  * Faults are queued per method and path: a 503 before acting, a 500 after
  * acting, or an answer lost after the service acted (the ambiguous case).
  */
@@ -76,6 +78,9 @@ export interface Request {
   method: HttpMethod;
   path: string;
   status: number | 'lost' | 'refused';
+  /** performance.now() when the request arrived and when it was answered (unset when no answer came). */
+  startedAt: number;
+  endedAt?: number;
 }
 
 interface Eventual {
@@ -126,6 +131,8 @@ export interface FakeOpenStackOptions {
   novaMax?: string;
   /** The catalog lists Octavia (default false: most small clouds and the lab have none). */
   loadBalancer?: boolean;
+  /** Every request takes this long before it acts (default 0: no timer at all). */
+  latencyMs?: number;
 }
 
 /** The project's quotas (Nova, Cinder, Neutron and Octavia defaults); -1 is unlimited. */
@@ -159,6 +166,7 @@ export class FakeOpenStack {
   private readonly tokens = new Set<string>();
   private readonly blockStorage: boolean;
   private readonly novaMax: string;
+  private readonly latencyMs: number;
   /** The next server to finish building goes to ERROR with this fault message. */
   nextServerFault?: string;
 
@@ -195,6 +203,7 @@ export class FakeOpenStack {
     this.blockStorage = o.blockStorage ?? true;
     this.novaMax = o.novaMax ?? '2.96';
     this.loadBalancer = o.loadBalancer ?? false;
+    this.latencyMs = o.latencyMs ?? 0;
     this.flavors.push(
       { id: '1', name: 'm1.small', vcpus: 1, ram: 2048, disk: 20 },
       { id: '2', name: 'c1.large', vcpus: 2, ram: 8192, disk: 20 },
@@ -281,8 +290,9 @@ export class FakeOpenStack {
     if (!service)
       throw new TransportError(Object.assign(new Error('getaddrinfo ENOTFOUND'), { code: 'ENOTFOUND' }), false, false);
     const path = stripPrefix(service, u.pathname);
-    const log: Request = { service, method, path, status: 0 };
+    const log: Request = { service, method, path, status: 0, startedAt: performance.now() };
     this.requests.push(log);
+    if (this.latencyMs > 0) await new Promise((r) => setTimeout(r, this.latencyMs));
     for (const e of [...this.eventual.entries()]) if (e[1].service === service) this.advance(e[0]);
 
     const fault = this.faults.find((f) => f.left > 0 && f.method === method && f.path.test(path));
@@ -334,6 +344,7 @@ export class FakeOpenStack {
 
   private answer(log: Request, status: number, body: unknown, headers: Record<string, string> = {}): HttpResponse {
     log.status = status;
+    log.endedAt = performance.now();
     return {
       status,
       headers: new Headers({ 'Content-Type': 'application/json', ...headers }),

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Engine, NoRestoreError, PlanChangedError } from '../../src/engine/engine.js';
 import { outputKey } from '../../src/engine/outputs.js';
+import type { AnyLayer } from '../../src/engine/types.js';
 import { Redactor } from '../../src/util/redact.js';
 import { fileLayer, type World } from '../helpers/memory-layer.js';
 import { MemoryLogger } from '../helpers/logger.js';
@@ -40,7 +41,7 @@ function twoLayers(opts: { failAfterWrites?: number; restored?: string[] } = {})
   return [infra, k3s];
 }
 
-const engine = (layers: ReturnType<typeof twoLayers>, log = new MemoryLogger(), name = 'test') =>
+const engine = (layers: readonly AnyLayer[], log = new MemoryLogger(), name = 'test') =>
   new Engine({ desired: testDesired(name), layers, log, redactor: new Redactor() });
 
 describe('Engine', () => {
@@ -102,6 +103,23 @@ describe('Engine', () => {
       '== destroy seed-infra',
     ]);
     expect(read('infra.json')).toEqual({});
+  });
+
+  it('destroy does not observe the layers after the last one that removes anything', async () => {
+    await engine(twoLayers()).apply();
+    let observed = 0;
+    const onTheSeed: AnyLayer = {
+      name: 'seed-capi',
+      observe: () => Promise.resolve(void observed++),
+      diff: () => ({ changes: [] }),
+      apply: () => Promise.resolve(),
+    };
+    const r = await engine([...twoLayers(), onTheSeed]).destroy();
+    expect(observed).toBe(0);
+    expect(r.applied.map((c) => c.layer)).toEqual(['seed-k3s', 'seed-infra', 'seed-infra']);
+    // plan still observes every layer
+    await engine([...twoLayers(), onTheSeed]).plan();
+    expect(observed).toBe(1);
   });
 
   it('restore refuses before changing anything when no layer can restore', async () => {

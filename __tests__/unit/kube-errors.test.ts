@@ -187,3 +187,24 @@ describe('the client against a loopback server', () => {
     );
   });
 });
+
+describe('connections', () => {
+  it('reuses its connections for requests one after another, instead of one per request', async () => {
+    let connections = 0;
+    const server = http.createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ major: '1', minor: '33', gitVersion: 'v1.33.0' }));
+    });
+    server.on('connection', () => connections++);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const kube = createKubeClient(plainHttp((server.address() as AddressInfo).port));
+      for (let i = 0; i < 10; i++) await kube.serverVersion();
+      // undici may open a second one while the first is being handed back; one per request was 10.
+      expect(connections).toBeLessThanOrEqual(2);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
+  });
+});

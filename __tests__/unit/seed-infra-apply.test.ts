@@ -104,6 +104,39 @@ describe('seed-infra apply on the fake OpenStack', () => {
     expect(cloud.writes()).toEqual([]);
   });
 
+  it('runs independent creates at the same time, and a dependent one only after what it needs', async () => {
+    // Every request takes 20 ms, so two creates overlap only if they are in flight together.
+    const { cloud, engine } = world({ latencyMs: 20 });
+    await engine().apply();
+    const post = (path: string) => {
+      const r = cloud.requests.find((x) => x.method === 'POST' && x.path === path && x.endedAt !== undefined);
+      expect(r, `POST ${path}`).toBeDefined();
+      return { start: r!.startedAt, end: r!.endedAt! };
+    };
+    const overlap = (a: { start: number; end: number }, b: { start: number; end: number }) =>
+      a.start < b.end && b.start < a.end;
+    const group = post('/security-groups');
+    const network = post('/networks');
+    const volume = post('/volumes');
+    expect(overlap(group, network), 'security group and network created together').toBe(true);
+    expect(overlap(network, volume), 'network and volume created together').toBe(true);
+    expect(post('/subnets').start).toBeGreaterThanOrEqual(network.end);
+    expect(post('/servers').start).toBeGreaterThanOrEqual(post('/subnets').end);
+    expect(cloud.inventory()).toEqual(ONE_SEED);
+
+    // The same apply with one step at a time: nothing overlaps, so the overlap above is the concurrency's doing.
+    const serial = world({ latencyMs: 5 });
+    await new Engine({
+      desired: serial.desired,
+      layers: [seedInfraLayer({ client: serial.cloud.client(), waits: QUICK, parallelism: 1 })],
+      log: new MemoryLogger(),
+      redactor: new Redactor(),
+    }).apply();
+    const writes = serial.cloud.writes().filter((r) => r.endedAt !== undefined);
+    for (let i = 1; i < writes.length; i++)
+      expect(writes[i]!.startedAt).toBeGreaterThanOrEqual(writes[i - 1]!.endedAt!);
+  });
+
   it('repairs drift made behind its back and converges to no changes', async () => {
     const { cloud, engine, operator } = world();
     await engine().apply();
@@ -143,6 +176,8 @@ describe('seed-infra apply on the fake OpenStack', () => {
     const [old] = await operator.listServers({ name: SEED });
     const volumeId = [...cloud.volumes.keys()][0]!;
     await operator.deleteServer(old!.id);
+    // Gone, not going: the fake's deletes settle by reads, so the operator watches it go.
+    while (await operator.getServer(old!.id));
 
     await engine().apply();
     const [now] = await operator.listServers({ name: SEED });

@@ -59,19 +59,24 @@ async function readiness(t: Target, c: Readiness) {
   const found: KubeObject[] = [];
   const missing: string[] = [];
   const unavailable: string[] = [];
-  for (const ref of c.controllers) {
+  // All read at once; the results are taken in the declared order, so the plan stays stable.
+  const [deployments, crds] = await Promise.all([
+    Promise.all(c.controllers.map((ref) => t.kube.get(deploymentRef(ref)))),
+    Promise.all((c.crds ?? []).map((name) => t.kube.get(crdRef(name)))),
+  ]);
+  c.controllers.forEach((ref, i) => {
     const key = `${ref.namespace}/${ref.name}`;
-    const d = await t.kube.get(deploymentRef(ref));
+    const d = deployments[i];
     if (!d) missing.push(key);
     else {
       found.push(d);
       if (!deploymentRolledOut(d)) unavailable.push(`${key} (${describeDeployment(d)})`);
     }
-  }
-  for (const name of c.crds ?? []) {
-    const crd = await t.kube.get(crdRef(name));
+  });
+  (c.crds ?? []).forEach((name, i) => {
+    const crd = crds[i];
     if (crd && !hasCondition(crd, 'Established', 'True')) unavailable.push(`CustomResourceDefinition ${name}`);
-  }
+  });
   return { found, missing, unavailable };
 }
 
@@ -117,31 +122,35 @@ async function observeManifest(t: Target, c: ManifestComponent, log: ComponentLo
 async function observeChart(t: Target, c: ChartComponent): Promise<ObservedChart> {
   const release = await t.helm.status(c.release, c.namespace);
   if (!release) return { kind: 'chart', installed: false, unavailable: [] };
-  const { unavailable } = await readiness(t, c);
+  const [{ unavailable }, values] = await Promise.all([readiness(t, c), t.helm.getValues(c.release, c.namespace)]);
   return {
     kind: 'chart',
     installed: true,
     version: release.chartVersion,
     status: release.status,
-    values: await t.helm.getValues(c.release, c.namespace),
+    values,
     unavailable,
   };
 }
 
 async function observeObjects(t: Target, c: ObjectsComponent, log: ComponentLog): Promise<ObservedObjects> {
-  const { unavailable } = await readiness(t, c);
-  try {
-    const diffs = await t.kube.diff(c.objects, { force: true });
-    return {
-      kind: 'objects',
-      missing: diffs.filter((d) => d.action === 'create').map((d) => describeRef(d.ref)),
-      drift: driftLines(diffs.filter((d) => d.action === 'update')),
-      unavailable,
-    };
-  } catch (e) {
-    log.warn(`${c.title}: drift check failed, will re-apply: ${(e as Error).message}`);
-    return { kind: 'objects', missing: [], drift: [`drift check failed: ${(e as Error).message}`], unavailable };
+  const [{ unavailable }, diffs] = await Promise.all([
+    readiness(t, c),
+    t.kube.diff(c.objects, { force: true }).then(
+      (d) => ({ ok: true as const, d }),
+      (e: unknown) => ({ ok: false as const, message: e instanceof Error ? e.message : String(e) }),
+    ),
+  ]);
+  if (!diffs.ok) {
+    log.warn(`${c.title}: drift check failed, will re-apply: ${diffs.message}`);
+    return { kind: 'objects', missing: [], drift: [`drift check failed: ${diffs.message}`], unavailable };
   }
+  return {
+    kind: 'objects',
+    missing: diffs.d.filter((d) => d.action === 'create').map((d) => describeRef(d.ref)),
+    drift: driftLines(diffs.d.filter((d) => d.action === 'update')),
+    unavailable,
+  };
 }
 
 async function observeAbsent(t: Target, c: AbsentComponent): Promise<ObservedAbsent> {
@@ -161,14 +170,19 @@ function observeComponent(t: Target, c: Component, log: ComponentLog): Promise<O
   }
 }
 
-/** Observe every component in order; without a target (cluster not there yet) nothing is read. */
+/**
+ * Observe every component, all at once (they are read-only and independent);
+ * the record keeps the declared order. Without a target (cluster not there
+ * yet) nothing is read.
+ */
 export async function observeComponents(
   components: readonly Component[],
   target: Target | undefined,
   log: ComponentLog,
 ): Promise<ComponentsObserved> {
   if (!target) return { reachable: false, components: {} };
+  const seen = await Promise.all(components.map((c) => observeComponent(target, c, log)));
   const out: Record<string, ObservedComponent> = {};
-  for (const c of components) out[c.address] = await observeComponent(target, c, log);
+  components.forEach((c, i) => (out[c.address] = seen[i]!));
   return { reachable: true, components: out };
 }

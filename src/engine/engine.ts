@@ -61,6 +61,8 @@ export class Engine {
   private readonly store = new OutputStore();
   private readonly cleanups: Cleanups;
   private readonly contexts = new Map<AnyLayer, LayerContext>();
+  /** What the latest plan observed, by layer (converge starts from it). */
+  private readonly planned = new Map<AnyLayer, unknown>();
 
   constructor(private readonly opts: EngineOptions) {
     this.cleanups = opts.cleanups ?? new Cleanups();
@@ -121,9 +123,11 @@ export class Engine {
   async plan(): Promise<Plan> {
     const changes: Change[] = [];
     const notes: string[] = [];
+    this.planned.clear();
     for (const layer of this.opts.layers) {
       await this.opts.log.group(`plan ${layer.name}`, async () => {
         const observed = await this.observe(layer);
+        this.planned.set(layer, observed);
         const d = layer.diff(this.opts.desired, observed);
         changes.push(...d.changes);
         notes.push(...(d.notes ?? []));
@@ -152,11 +156,18 @@ export class Engine {
     return { plan, applied };
   }
 
+  /**
+   * A layer is observed again only when an earlier layer changed something
+   * in this converge: until then the plan's observation, moments old, is
+   * what it would read again (the diff is pure, so the changes are the
+   * plan's), and reading it twice only costs time.
+   */
   private async converge(): Promise<Change[]> {
     const applied: Change[] = [];
     for (const layer of this.opts.layers) {
       await this.opts.log.group(`apply ${layer.name}`, async () => {
-        const observed = await this.observe(layer);
+        const observed =
+          applied.length === 0 && this.planned.has(layer) ? this.planned.get(layer) : await this.observe(layer);
         const { changes } = layer.diff(this.opts.desired, observed);
         const real = changes.filter((c) => c.action !== 'no-op');
         if (real.length === 0) {
@@ -179,11 +190,17 @@ export class Engine {
     return { plan, applied: await this.converge() };
   }
 
-  /** What destroy would remove: observe in order (later layers need earlier outputs). Read-only. */
+  /**
+   * What destroy would remove: observe in order (later layers need earlier
+   * outputs), but only as far as the last layer that removes anything: the
+   * layers after it (e.g. what runs on the seed, which goes with the seed)
+   * have nothing to say about destroy. Read-only.
+   */
   async planDestroy(): Promise<{ plan: Plan; observed: Map<string, unknown> }> {
     const observed = new Map<string, unknown>();
     const changes: Change[] = [];
-    for (const layer of this.opts.layers) {
+    const last = this.opts.layers.findLastIndex((l) => l.diffDestroy !== undefined);
+    for (const layer of this.opts.layers.slice(0, last + 1)) {
       const o = await this.observe(layer);
       observed.set(layer.name, o);
       if (layer.diffDestroy) changes.push(...layer.diffDestroy(this.opts.desired, o).changes);

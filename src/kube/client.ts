@@ -7,7 +7,8 @@
  * typed errors of errors.ts.
  */
 import type { KubeConfig } from '@kubernetes/client-node';
-import { sleep, WaitTimeoutError } from '../util/wait.js';
+import { forEachLimited } from '../util/graph.js';
+import { backoff, sleep, WaitTimeoutError } from '../util/wait.js';
 import {
   changedPaths,
   deploymentRolledOut,
@@ -30,6 +31,9 @@ import { Transport, type RawRequest, type RawResponse, type ResourcePaths } from
 import { watchEvents, type WatchEvent } from './watch.js';
 
 export const FIELD_MANAGER = 'capi-mgmt';
+
+/** Requests a dry-run diff keeps in flight (an API server serves many at once; client-go's default QPS is 5+10 burst). */
+const DIFF_PARALLELISM = 16;
 
 /** A kind, optionally narrowed to one namespace (all namespaces when absent). */
 export interface KindRef {
@@ -430,19 +434,22 @@ class ApiClient implements KubeClient {
     return out;
   }
 
+  /** Each object read and dry-run applied; independent of each other, so many at once (answers in apply order). */
   async diff(objects: readonly KubeObject[], o: { force?: boolean } = {}): Promise<ObjectDiff[]> {
-    const out: ObjectDiff[] = [];
-    for (const obj of applyOrder(objects)) {
+    const ordered = applyOrder(objects);
+    const out: ObjectDiff[] = new Array<ObjectDiff>(ordered.length);
+    await forEachLimited([...ordered.keys()], DIFF_PARALLELISM, async (i) => {
+      const obj = ordered[i]!;
       const ref = refOf(obj);
       const live = await this.get(ref);
       if (!live) {
-        out.push({ ref, action: 'create' });
-        continue;
+        out[i] = { ref, action: 'create' };
+        return;
       }
       const would = await this.serverSideApply(obj, o.force ?? false, true);
       const paths = changedPaths(normalizeForDiff(live), normalizeForDiff(would));
-      out.push(paths.length === 0 ? { ref, action: 'unchanged' } : { ref, action: 'update', paths });
-    }
+      out[i] = paths.length === 0 ? { ref, action: 'unchanged' } : { ref, action: 'update', paths };
+    });
     return out;
   }
 
@@ -462,6 +469,7 @@ class ApiClient implements KubeClient {
       spec.log?.(`still waiting for ${spec.what} (${s} s, ${describe(last)})`);
     }, spec.progressMs ?? 15_000);
     progress.unref();
+    const pause = backoff(50, 2000);
     const byName = {
       ...(ref.namespace ? { namespace: ref.namespace } : {}),
       fieldSelector: `metadata.name=${ref.name}`,
@@ -474,7 +482,7 @@ class ApiClient implements KubeClient {
         const remaining = deadline - Date.now();
         if (remaining <= 0) throw new WaitTimeoutError(spec.what, Date.now() - start, describe(last));
         if (!resourceVersion) {
-          await sleep(Math.min(2000, remaining)); // kind not served (yet): poll
+          await sleep(Math.min(pause(), remaining)); // kind not served (yet): poll
           continue;
         }
         try {
@@ -491,7 +499,7 @@ class ApiClient implements KubeClient {
           }
         } catch (e) {
           if (e instanceof KubeGoneError) continue; // list again
-          await sleep(Math.min(2000, Math.max(0, deadline - Date.now()))); // cannot watch: poll
+          await sleep(Math.min(pause(), Math.max(0, deadline - Date.now()))); // cannot watch: poll
         }
       }
     } finally {

@@ -7,11 +7,16 @@
  */
 import {
   ApiException,
+  createConfiguration,
   HttpMethod,
   KubernetesObjectApi,
+  ServerConfiguration,
+  setHeaderMiddleware,
   type KubeConfig,
   type KubernetesObject,
+  type RequestContext,
   type ResponseContext,
+  type SecurityAuthentication,
 } from '@kubernetes/client-node';
 import type { ObjectRef } from './objects.js';
 
@@ -77,9 +82,49 @@ export interface ResourcePaths {
   namespaced: boolean;
 }
 
+type Dispatcher = NonNullable<ReturnType<RequestContext['getDispatcher']>>;
+
+/**
+ * The kubeconfig's authentication, with one connection pool per client.
+ * client-node makes a new undici Agent for every request, so no connection
+ * is ever reused: each request paid a TCP and TLS handshake (and, through
+ * the seed's SSH tunnel, a new SSH channel). The TLS settings come from one
+ * kubeconfig and do not change within a run, so the first Agent serves all.
+ */
+class PooledAuthentication implements SecurityAuthentication {
+  private pool?: Dispatcher;
+
+  constructor(private readonly kc: KubeConfig) {}
+
+  getName(): string {
+    return 'kubeconfig authentication with one connection pool';
+  }
+
+  async applySecurityAuthentication(ctx: RequestContext): Promise<void> {
+    await this.kc.applySecurityAuthentication(ctx);
+    const made = ctx.getDispatcher();
+    if (!made) return; // plain HTTP without TLS settings: fetch's global pool already reuses connections
+    if (!this.pool) {
+      this.pool = made;
+      return;
+    }
+    ctx.setDispatcher(this.pool);
+    void made.close(); // never connected: closing is immediate
+  }
+}
+
 export class Transport extends KubernetesObjectApi {
+  /** What kc.makeApiClient would build, but with connections kept and reused across requests. */
   static for(kc: KubeConfig): Transport {
-    return kc.makeApiClient(Transport);
+    const cluster = kc.getCurrentCluster();
+    if (!cluster) throw new Error('the kubeconfig has no current cluster');
+    return new Transport(
+      createConfiguration({
+        baseServer: new ServerConfiguration(cluster.server, {}),
+        authMethods: { default: new PooledAuthentication(kc) },
+        middleware: [setHeaderMiddleware('User-Agent', 'capi-mgmt')],
+      }),
+    );
   }
 
   /** The server's base URL, for messages. */

@@ -27,7 +27,9 @@ export async function acquireLock(backend: LockBackend, o: AcquireOptions): Prom
     await waitFor({
       what: `the lock (${backend.description})`,
       timeoutMs: o.timeoutSeconds * 1000,
+      // A steady pace: the holder is another run, which takes minutes, not a status that settles soon.
       intervalMs: o.pollMs ?? 5000,
+      firstIntervalMs: o.pollMs ?? 5000,
       progressMs: o.progressMs ?? 30_000,
       log: o.log,
       status: () => (current ? `held by ${current.holder} until ${current.expiresAt.toISOString()}` : undefined),

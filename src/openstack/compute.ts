@@ -42,6 +42,7 @@ function toServer(r: Raw): Server {
     id: s(r.id),
     name: s(r.name),
     status: s(r.status),
+    deleting: r['OS-EXT-STS:task_state'] === 'deleting' || s(r.status) === 'DELETED',
     tags: Array.isArray(r.tags) ? (r.tags as string[]) : [],
     metadata: (r.metadata ?? {}) as Record<string, string>,
     flavor: {

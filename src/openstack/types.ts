@@ -96,6 +96,8 @@ export interface Server {
   /** Addresses by network name. */
   addresses: Record<string, Array<{ addr: string; type: 'fixed' | 'floating' | string; version: number }>>;
   fault?: string;
+  /** Being deleted (Nova's task state `deleting`, or status DELETED): still listed for a while, but going away. */
+  deleting?: boolean;
 }
 
 export interface VolumeAttachment {

@@ -1,9 +1,11 @@
 /**
- * seed-infra's apply. Deletes run first, in reverse dependency order; then
- * creates and updates in dependency order. Every step is find-or-create or
- * tolerant of "already done", so a re-run after a failure anywhere
- * converges: the next observe sees what exists and the diff asks only for
- * the rest.
+ * seed-infra's apply. Deletes run first, then creates and updates; each
+ * phase runs along the dependency graph (a step starts as soon as what it
+ * needs is done, deletes walk the graph backwards), with a bound on the
+ * steps running at once. Every step is find-or-create or tolerant of
+ * "already done", so a re-run after a failure anywhere, even with several
+ * steps cut off at once, converges: the next observe sees what exists and
+ * the diff asks only for the rest.
  */
 import type { Desired } from '../../model/desired.js';
 import type { LayerContext } from '../../engine/types.js';
@@ -20,6 +22,7 @@ import type {
   Volume,
 } from '../../openstack/types.js';
 import type { Change } from '../../plan/plan.js';
+import { forEachLimited, runGraph, type GraphTask } from '../../util/graph.js';
 import { waitFor } from '../../util/wait.js';
 import { resolve, type Resolved } from './diff.js';
 import { outputsOf, seedInfraOutputs } from './outputs.js';
@@ -42,20 +45,62 @@ export const DEFAULT_WAITS: WaitSettings = {
   intervalMs: 1500,
 };
 
-/** Dependency order; deletes walk it backwards. */
-const ORDER = [
-  'security-group',
-  'network',
-  'subnet',
-  'router',
-  'router-interface',
-  'keypair',
-  'volume',
-  'server',
-  'volume-attachment',
-  'floating-ip',
-] as const;
-type Kind = (typeof ORDER)[number];
+/** Steps running at once, by default (OpenTofu's default is 10). */
+const DEFAULT_PARALLELISM = 8;
+
+type Kind =
+  | 'security-group'
+  | 'network'
+  | 'subnet'
+  | 'router'
+  | 'router-interface'
+  | 'keypair'
+  | 'volume'
+  | 'server'
+  | 'volume-attachment'
+  | 'floating-ip';
+
+/**
+ * Create steps and what each needs first. A security group's rules and a
+ * floating IP's association are steps of their own, so the server does not
+ * wait for the rules and the address is allocated while the server builds.
+ */
+type Step = Kind | 'security-group-rules' | 'floating-ip-association';
+const CREATE_AFTER: Record<Step, readonly Step[]> = {
+  'security-group': [],
+  'security-group-rules': ['security-group'],
+  network: [],
+  subnet: ['network'],
+  // The router's gateway is the heaviest Neutron call, and a cloud's Neutron serves requests with few
+  // workers (the lab's with one): it waits until the network and subnet the server needs are made, then
+  // runs while the server builds, which takes longer than the router and its interface together.
+  router: ['subnet'],
+  'router-interface': ['router', 'subnet'],
+  keypair: [],
+  volume: [],
+  // A port needs the subnet; the key pair and group are named in the boot request.
+  server: ['security-group', 'network', 'subnet', 'keypair'],
+  'volume-attachment': ['volume', 'server'],
+  // Not needed before the server is up: allocated after the subnet too, for the same reason.
+  'floating-ip': ['subnet'],
+  // Neutron refuses a floating IP for a port whose subnet has no router to the outside.
+  'floating-ip-association': ['floating-ip', 'server', 'router-interface'],
+};
+
+/** Delete steps and what must be gone first: the create graph backwards. */
+const DELETE_AFTER: Record<Kind, readonly Kind[]> = {
+  'floating-ip': [],
+  'volume-attachment': [],
+  // Neutron lets go of a floating IP when the server's port goes: no need to wait for its delete.
+  server: ['volume-attachment'],
+  volume: ['server', 'volume-attachment'],
+  keypair: ['server'],
+  'router-interface': ['floating-ip'],
+  router: ['router-interface', 'floating-ip'],
+  subnet: ['router-interface', 'server'],
+  network: ['subnet', 'server', 'router-interface'],
+  'security-group': ['server'],
+};
 const kindOf = (c: Change): Kind => c.address.split('/')[0] as Kind;
 const idOf = (c: Change): string => String((c.before as { id?: unknown } | undefined)?.id ?? '');
 
@@ -75,7 +120,15 @@ export class SeedInfraApplier {
     private readonly desired: Desired,
     private readonly ctx: LayerContext,
     private readonly waits: WaitSettings = DEFAULT_WAITS,
+    private readonly parallelism: number = DEFAULT_PARALLELISM,
   ) {}
+
+  private run(tasks: GraphTask[]): Promise<void> {
+    return runGraph(tasks, {
+      limit: this.parallelism,
+      onOtherError: (e) => this.ctx.log.warn(`seed-infra: another step failed too: ${errorText(e)}`),
+    });
+  }
 
   private info(m: string): void {
     this.ctx.log.info(`seed-infra: ${m}`);
@@ -100,9 +153,13 @@ export class SeedInfraApplier {
   async apply(changes: readonly Change[], observed: SeedInfraObserved): Promise<void> {
     const deletes = changes.filter((c) => c.action === 'delete' || isDetach(c));
     const rest = changes.filter((c) => !deletes.includes(c));
-    for (const kind of [...ORDER].reverse()) {
-      for (const c of deletes.filter((x) => kindOf(x) === kind)) await this.remove(kind, c);
-    }
+    await this.run(
+      deletes.map((c) => ({
+        id: c.address,
+        after: deletes.filter((x) => DELETE_AFTER[kindOf(c)].includes(kindOf(x))).map((x) => x.address),
+        run: () => this.remove(kindOf(c), c),
+      })),
+    );
     if (rest.length === 0) return;
 
     const r = resolve(this.desired, observed);
@@ -115,10 +172,16 @@ export class SeedInfraApplier {
       server: r.server,
       fip: r.floatingIp,
     };
-    for (const kind of ORDER) {
-      const c = rest.find((x) => kindOf(x) === kind);
-      if (c) await this.converge(kind, c, r, st);
+    const tasks: GraphTask[] = [];
+    const step = (id: Step, run: () => Promise<void>) => tasks.push({ id, after: CREATE_AFTER[id], run });
+    for (const c of rest) {
+      const kind = kindOf(c);
+      if (tasks.some((t) => t.id === kind)) continue; // one change per kind; the diff never makes two
+      step(kind, () => this.converge(kind, c, r, st));
+      if (kind === 'security-group') step('security-group-rules', () => this.syncRules(st.sg!, r));
+      if (kind === 'floating-ip') step('floating-ip-association', () => this.associate(st));
     }
+    await this.run(tasks);
     const ports = st.server ? await this.client.listPorts({ deviceId: st.server.id }) : [];
     this.ctx.publish(
       seedInfraOutputs,
@@ -149,8 +212,7 @@ export class SeedInfraApplier {
       case 'security-group': {
         st.sg ??= await this.client.createSecurityGroup(marked(spec.names.securityGroup));
         if (!st.sg.tags.includes(spec.tag)) await this.client.setTags('security-groups', st.sg.id, [spec.tag]);
-        await this.syncRules(st.sg, r);
-        return;
+        return; // the rules are a step of their own
       }
       case 'network': {
         if (!st.network) st.network = await this.client.createNetwork({ ...marked(spec.names.network), mtu: net?.mtu });
@@ -269,32 +331,39 @@ export class SeedInfraApplier {
         } else if (mode === 'allocate' && !st.fip.tags.includes(spec.tag)) {
           await this.client.setTags('floatingips', st.fip.id, [spec.tag]);
         }
-        const port = await this.serverPort(st.server!, st.network!.id);
-        if (st.fip.portId !== port.id) st.fip = await this.client.associateFloatingIp(st.fip.id, port.id);
-        const id = st.fip.id;
-        st.fip = await this.wait(
-          `floating IP ${st.fip.address} to become ACTIVE`,
-          this.waits.floatingIpMs,
-          async () => {
-            const f = await this.client.getFloatingIp(id);
-            return f && f.status === 'ACTIVE' && f.portId === port.id ? f : undefined;
-          },
-        );
-        return;
+        return; // the association is a step of its own, once the server is up
       }
     }
+  }
+
+  /** Put the floating IP on the server's port on the seed network, and wait until it is ACTIVE there. */
+  private async associate(st: State): Promise<void> {
+    const port = await this.serverPort(st.server!, st.network!.id);
+    if (st.fip!.portId !== port.id) st.fip = await this.client.associateFloatingIp(st.fip!.id, port.id);
+    const { id, address } = st.fip!;
+    st.fip = await this.wait(`floating IP ${address} to become ACTIVE`, this.waits.floatingIpMs, async () => {
+      const f = await this.client.getFloatingIp(id);
+      return f && f.status === 'ACTIVE' && f.portId === port.id ? f : undefined;
+    });
   }
 
   /** Delete rules we do not want, then add the missing ones (a new group comes with the cloud's default egress rules). */
   private async syncRules(sg: SecurityGroup, r: Resolved): Promise<void> {
     const want = new Map(r.spec.rules.map((x) => [ruleKey(x), x]));
     const have = new Set<string>();
+    const unwanted: string[] = [];
     for (const rule of sg.rules) {
       const k = ruleKey(rule);
-      if (!want.has(k) || have.has(k)) await this.client.deleteSecurityGroupRule(rule.id);
+      if (!want.has(k) || have.has(k)) unwanted.push(rule.id);
       else have.add(k);
     }
-    for (const [k, rule] of want) if (!have.has(k)) await this.client.createSecurityGroupRule(sg.id, rule);
+    // Rules are independent of each other: unwanted ones go and missing ones come at once.
+    const missing = [...want].filter(([k]) => !have.has(k)).map(([, rule]) => rule);
+    const work: Array<() => Promise<void>> = [
+      ...unwanted.map((id) => () => this.client.deleteSecurityGroupRule(id)),
+      ...missing.map((rule) => async () => void (await this.client.createSecurityGroupRule(sg.id, rule))),
+    ];
+    await forEachLimited(work, this.parallelism, (w) => w());
   }
 
   private async serverPort(server: Server, networkId: string): Promise<Port> {
@@ -418,6 +487,8 @@ export class SeedInfraApplier {
     );
   }
 }
+
+const errorText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
 /** Destroy with a fixed floating IP only detaches it (it is not ours to release). */
 function isDetach(c: Change): boolean {

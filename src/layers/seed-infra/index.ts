@@ -17,6 +17,8 @@ export interface SeedInfraOptions {
   /** A client, or how to make one (default: REST, from the environment's clouds.yaml). */
   client?: OpenStackClient | ((desired: Desired, ctx: LayerContext) => OpenStackClient);
   waits?: Partial<WaitSettings>;
+  /** Most apply steps running at once (default 8; 1 runs them one by one). */
+  parallelism?: number;
 }
 
 export type { SeedInfraObserved };
@@ -53,7 +55,7 @@ export function seedInfraLayer(
     diffDestroy: (desired, observed) => diffDestroySeedInfra(desired, observed),
 
     async apply(changes, observed, ctx) {
-      await new SeedInfraApplier(clientFor(ctx), ctx.desired, ctx, waits).apply(changes, observed);
+      await new SeedInfraApplier(clientFor(ctx), ctx.desired, ctx, waits, opts.parallelism).apply(changes, observed);
     },
   };
 }

@@ -1,7 +1,8 @@
 /**
  * Read what exists for the seed: every owned resource by name (kept when it
  * carries our tag or our marker), plus what the config refers to (flavors,
- * image, external networks). Read-only; runs independent lists in parallel.
+ * image, external networks). Read-only; every read starts as soon as what it
+ * needs is known.
  */
 import type { Desired } from '../../model/desired.js';
 import type {
@@ -60,6 +61,17 @@ export async function observeSeedInfra(client: OpenStackClient, desired: Desired
   const blockStorage = await client.hasService('block-storage');
   const fipMode = seed.floatingIp.mode;
 
+  // Each read starts as soon as what it needs is known: the ports of the router and of the server follow
+  // their own list, not the slowest of all the lists.
+  const routersP = existingRef ? Promise.resolve([]) : client.listRouters({ name: spec.names.router }).then(own);
+  const serversP = client
+    .listServers({ name: spec.names.server })
+    // A server on its way out is not the seed: the plan makes a new one, and deletes wait for it to go.
+    .then((ss) =>
+      ss.filter((s) => !s.deleting && (s.tags.includes(spec.tag) || s.metadata[ENV_METADATA_KEY] === spec.tag)),
+    );
+  const imagesP = client.findImages(seed.image);
+  const existingP = existingRef ? client.listNetworks(existingRef) : Promise.resolve([]);
   const [
     flavors,
     images,
@@ -73,36 +85,35 @@ export async function observeSeedInfra(client: OpenStackClient, desired: Desired
     volumes,
     servers,
     floatingIps,
+    routerPorts,
+    serverPorts,
+    imageNames,
+    networkNames,
   ] = await Promise.all([
     client.listFlavors(),
-    client.findImages(seed.image),
+    imagesP,
     client.listNetworks({ external: true }),
-    existingRef ? client.listNetworks(existingRef) : Promise.resolve([]),
+    existingP,
     client.listSecurityGroups({ name: spec.names.securityGroup }).then(own),
     existingRef ? Promise.resolve([]) : client.listNetworks({ name: spec.names.network }).then(own),
     existingRef ? Promise.resolve([]) : client.listSubnets({ name: spec.names.subnet }).then(own),
-    existingRef ? Promise.resolve([]) : client.listRouters({ name: spec.names.router }).then(own),
+    routersP,
     client.getKeypair(spec.names.keypair),
     blockStorage
       ? client
           .listVolumes({ name: spec.names.volume })
           .then((vs) => vs.filter((v) => v.metadata[ENV_METADATA_KEY] === spec.tag))
       : Promise.resolve([]),
-    client
-      .listServers({ name: spec.names.server })
-      .then((ss) => ss.filter((s) => s.tags.includes(spec.tag) || s.metadata[ENV_METADATA_KEY] === spec.tag)),
+    serversP,
     fipMode === 'fixed'
       ? client.listFloatingIps({ address: seed.floatingIp.address })
       : client.listFloatingIps({}).then(own),
-  ]);
-
-  const [routerPorts, serverPorts, imageNames, networkNames] = await Promise.all([
-    routers.length === 1 ? client.listPorts({ deviceId: routers[0]!.id }) : Promise.resolve([]),
-    servers.length === 1 ? client.listPorts({ deviceId: servers[0]!.id }) : Promise.resolve([]),
-    images.length === 0 ? client.listImageNames() : Promise.resolve([]),
-    existingRef && existingNetworks.length === 0
-      ? client.listNetworks({}).then((ns) => ns.map((n) => n.name))
-      : Promise.resolve([]),
+    routersP.then((rs) => (rs.length === 1 ? client.listPorts({ deviceId: rs[0]!.id }) : [])),
+    serversP.then((ss) => (ss.length === 1 ? client.listPorts({ deviceId: ss[0]!.id }) : [])),
+    imagesP.then((is) => (is.length === 0 ? client.listImageNames() : [])),
+    existingP.then((ns) =>
+      existingRef && ns.length === 0 ? client.listNetworks({}).then((all) => all.map((n) => n.name)) : [],
+    ),
   ]);
 
   return {
