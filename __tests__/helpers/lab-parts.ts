@@ -21,7 +21,7 @@ export function labDir(): string {
 
 export const labCloudsPath = (): string => path.join(labDir(), 'clouds.yaml');
 
-const LAB_PARTS = ['openstack', 'kube-seed', 'kube-mgmt', 'seed-ssh', 'mirror'] as const;
+const LAB_PARTS = ['openstack', 'kube-seed', 'kube-mgmt', 'seed-ssh', 'mirror', 'cluster-api'] as const;
 export type LabPart = (typeof LAB_PARTS)[number];
 
 export const PART_NAMES: Record<LabPart, string> = {
@@ -30,6 +30,7 @@ export const PART_NAMES: Record<LabPart, string> = {
   'kube-mgmt': 'management cluster stand-in (lab cluster "mgmt")',
   'seed-ssh': 'seed host SSH (lab sshd)',
   mirror: 'download mirror',
+  'cluster-api': 'real Cluster API (release manifests, managers supervisor, boot simulator; test/lab/capi)',
 };
 
 /**
@@ -123,12 +124,31 @@ async function mirror(): Promise<string> {
   return url;
 }
 
+/** The rendered release manifests exist and the managers' supervisor runs (test/lab/capi/run.sh supervise). */
+async function clusterApi(): Promise<string> {
+  const manifests = exported('CAPI_LAB_CAPI_MANIFESTS');
+  if (!fs.existsSync(manifests)) throw new NotConfigured(`${manifests} (the rendered manifests) does not exist`);
+  const pidFile = path.join(labDir(), 'capi', 'supervisor.pid');
+  if (!fs.existsSync(pidFile)) throw new NotConfigured(`${pidFile} does not exist: the managers' supervisor never ran`);
+  const pid = fs.readFileSync(pidFile, 'utf8').trim();
+  let cmdline = '';
+  try {
+    cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    // gone: reported below
+  }
+  if (!cmdline.includes('capi-lab-supervisor'))
+    throw new NotConfigured(`the managers' supervisor (pid ${pid}) is not running`);
+  return manifests;
+}
+
 const PROBES: Record<LabPart, () => Promise<string>> = {
   openstack: keystone,
   'kube-seed': () => kube('seed'),
   'kube-mgmt': () => kube('mgmt'),
   'seed-ssh': sshBanner,
   mirror,
+  'cluster-api': clusterApi,
 };
 
 const reason = (e: unknown): string => {

@@ -18,6 +18,7 @@ import { clusterOutputs, type ClusterOutputs } from '../../src/layers/cluster/ou
 import { seedK3sOutputs, type SeedK3sOutputs } from '../../src/layers/seed-k3s/outputs.js';
 import type { Desired } from '../../src/model/desired.js';
 import type { Change } from '../../src/plan/plan.js';
+import { seedOutputs } from './seed-outputs.js';
 
 const env = (k: string): string | undefined => process.env[k] || undefined;
 
@@ -31,7 +32,7 @@ function stateDir(): string {
 /** Stands in for seed-k3s: once the seed exists, its API is the lab's seed cluster. */
 function haveSeed(ctx: LayerContext): void {
   const f = env('CAPI_MGMT_TEST_SEED_KUBECONFIG');
-  if (f) ctx.publish(seedK3sOutputs, { kubeconfig: fs.readFileSync(f, 'utf8') });
+  if (f) ctx.publish(seedK3sOutputs, seedOutputs(fs.readFileSync(f, 'utf8')));
 }
 
 const seedLayer: Layer<{ exists: boolean }, SeedK3sOutputs> = {

@@ -17,7 +17,12 @@ describe('download mirror', () => {
     for (const v of mirror.versions.capi) {
       const r = await get(`/kubernetes-sigs/cluster-api/releases/download/${v}/cluster-api-components.yaml`);
       expect(r.status).toBe(200);
-      expect(await r.text()).toContain(`cluster-api-controller:${v}`);
+      const text = await r.text();
+      expect(text).toContain(`cluster-api-controller:${v}`);
+      // The real release (test/lab/capi/manifests.sh): full schemas, webhooks served by the lab's host processes.
+      expect(text).toContain('openAPIV3Schema');
+      expect(text).toContain('url: https://127.0.0.1:61443/validate-cluster-x-k8s-io-v1beta2-cluster');
+      expect(text.length).toBeGreaterThan(1_000_000);
     }
     expect((await get(`/k-orc/openstack-resource-controller/releases/download/v2.6.0/install.yaml`)).status).toBe(200);
     expect(

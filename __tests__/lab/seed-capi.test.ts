@@ -17,6 +17,7 @@ import { MemoryLogger } from '../helpers/logger.js';
 import { startApiCounter, type ApiCounter } from '../../test/lab/mirror/api-counter.js';
 import { labHelm, startLabCluster, stopLabCluster } from '../../test/lab/mirror/lab.js';
 import { startMirror, type Mirror } from '../../test/lab/mirror/server.js';
+import { seedOutputs } from '../helpers/seed-outputs.js';
 
 // A dedicated cluster: seed-capi installs cluster-wide things (CRDs, provider namespaces).
 const CLUSTER = 'seed-capi-test';
@@ -65,7 +66,7 @@ const seedApi = (kubeconfig: string | undefined): Layer<null, SeedK3sOutputs> =>
   name: 'seed-k3s',
   outputs: seedK3sOutputs,
   async observe(ctx) {
-    if (kubeconfig) ctx.publish(seedK3sOutputs, { kubeconfig });
+    if (kubeconfig) ctx.publish(seedK3sOutputs, seedOutputs(kubeconfig));
     return null;
   },
   diff: () => ({ changes: [] }),
@@ -125,13 +126,21 @@ describe('seed-capi on a dedicated lab cluster', () => {
     );
     const capo = await deployment('capo-system', 'capo-controller-manager');
     expect(JSON.stringify(capo?.spec)).toContain('--feature-gates=PriorityQueue=true,AutoScaleFromZero=true');
-    const certIssuer = await kube.get({
-      apiVersion: 'cert-manager.io/v1',
-      kind: 'Issuer',
-      namespace: 'capi-system',
-      name: 'capi-selfsigned-issuer',
+    // The release's own CRDs and webhooks (the lab mirror serves the real manifests).
+    const crd = await kube.get({
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'CustomResourceDefinition',
+      name: 'clusters.cluster.x-k8s.io',
     });
-    expect(certIssuer).toBeDefined();
+    const served = (crd?.spec as { versions: Array<{ name: string; storage: boolean }> }).versions;
+    expect(served.map((v) => v.name)).toEqual(expect.arrayContaining(['v1beta1', 'v1beta2']));
+    expect(served.find((v) => v.storage)?.name).toBe('v1beta2');
+    const webhooks = await kube.get({
+      apiVersion: 'admissionregistration.k8s.io/v1',
+      kind: 'ValidatingWebhookConfiguration',
+      name: 'capi-validating-webhook-configuration',
+    });
+    expect(JSON.stringify(webhooks)).toContain('https://127.0.0.1:61443/');
   });
 
   it('a second apply makes no write request', async () => {

@@ -10,6 +10,7 @@ import { seedK3sOutputs } from '../../src/layers/seed-k3s/outputs.js';
 import { layerContext } from '../helpers/layer-context.js';
 import { testDesired } from '../helpers/desired.js';
 import { MemoryLock, MemoryMarkerStore } from '../helpers/lock-memory.js';
+import { seedOutputs } from '../helpers/seed-outputs.js';
 
 const fast = { ttlSeconds: 30, pollMs: 20, progressMs: 60 };
 
@@ -69,7 +70,7 @@ describe('RunLock', () => {
         order.push(`observe ${name} pre=${pre.state?.holder ?? '-'} seed=${seed.state?.holder ?? '-'}`),
       diff: () => ({ changes: [] }),
       apply: async (_ch, _o, x) => {
-        if (makesSeed) x.publish(seedK3sOutputs, { kubeconfig: 'kubeconfig' });
+        if (makesSeed) x.publish(seedK3sOutputs, seedOutputs('kubeconfig'));
       },
       restore: async () => {
         order.push('restore');

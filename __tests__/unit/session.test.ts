@@ -19,6 +19,7 @@ import { openSession, runCommand, type SessionRequest } from '../../src/session/
 import { MemoryLock } from '../helpers/lock-memory.js';
 import { MemoryLogger } from '../helpers/logger.js';
 import { fileLayer } from '../helpers/memory-layer.js';
+import { seedOutputs } from '../helpers/seed-outputs.js';
 
 const PUBLIC_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ7dJ5zW0V5nYl9sHfGSVtFHtp8u5pQW3nxbS0Z1Q3Rk test';
 const CLOUDS = 'clouds:\n  lab:\n    auth:\n      auth_url: http://127.0.0.1:9/v3\n';
@@ -60,7 +61,7 @@ function layers(events: string[], o: { failApply?: boolean } = {}): () => AnyLay
       want: (d) => ({ flavor: JSON.stringify(d.config.seed.flavor) }),
       outputs: seedK3sOutputs,
       publish: (ctx, w) => {
-        if (w.flavor) ctx.publish(seedK3sOutputs, { kubeconfig: 'seed-kubeconfig' });
+        if (w.flavor) ctx.publish(seedK3sOutputs, seedOutputs('seed-kubeconfig'));
       },
     });
     let tunnel = false;

@@ -288,6 +288,9 @@ const cluster = z.strictObject({
     })
     .prefault({}),
   volumesPolicy: z.enum(['keep', 'delete']).default('keep'),
+  timeoutMinutes: positiveInt
+    .default(60)
+    .meta({ description: 'How long apply waits for the cluster to be ready (azimuth-ops: 60 min).' }),
   values: z
     .record(z.string(), z.unknown())
     .default({})

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Starts the whole lab: OpenStack (Debian packages), the Kubernetes clusters
-# (binaries built from the Go module proxy, cached outside the repo) and the
-# seed host (OpenSSH on loopback). Idempotent: what runs is left alone.
+# (binaries built from the Go module proxy, cached outside the repo), the
+# seed host (OpenSSH on loopback), the real Cluster API managers and boot
+# simulator for the seed cluster, and the download mirror. Idempotent: what
+# runs is left alone.
 # State: .lab/ at the repo root. Heavy caches: ${CAPI_LAB_CACHE:-~/.cache/capi-mgmt-lab}.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -11,7 +13,7 @@ mkdir -p "$lab/env.d"
 
 # Debian packages every part of the lab needs besides OpenStack's own.
 need=()
-for pair in sshd:openssh-server shellcheck:shellcheck openssl:openssl; do
+for pair in sshd:openssh-server shellcheck:shellcheck openssl:openssl iptables:iptables; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || [ -x "/usr/sbin/${pair%%:*}" ] || need+=("${pair#*:}")
 done
 if [ "${#need[@]}" -gt 0 ]; then
@@ -54,17 +56,37 @@ start_mirror() {
   return 1
 }
 
-# The Kubernetes binaries take longest cold; build them while OpenStack starts.
+# The real Cluster API on the seed cluster: the release manifests rendered
+# from the pinned modules (the mirror serves them), and the managers and the
+# boot simulator as host processes (test/lab/capi/README.md).
+start_cluster_api() {
+  local manifests
+  manifests=$(bash "$here/capi/manifests.sh")
+  printf 'export CAPI_LAB_CAPI_MANIFESTS=%q\n' "$manifests" > "$lab/env.d/capi.sh"
+  CAPI_LAB_DIR=$lab bash "$here/capi/run.sh" supervise
+}
+
+built() { # <pid> <what> <log>
+  if ! wait "$1"; then
+    echo "lab: building $2 failed:" >&2
+    tail -n 40 "$3" >&2
+    exit 1
+  fi
+}
+
+# The Go builds take longest cold; they run while OpenStack starts. The
+# Kubernetes binaries come first (the clusters need them); the Cluster API
+# managers build at a lower priority beside them.
 bash "$here/k8s/build.sh" > "$lab/k8s-build.log" 2>&1 &
 build_pid=$!
+nice -n 5 bash "$here/capi/build.sh" > "$lab/capi-build.log" 2>&1 &
+capi_build_pid=$!
 step openstack bash "$here/openstack/up.sh"
-if ! wait "$build_pid"; then
-  echo "lab: building the Kubernetes binaries failed:" >&2
-  tail -n 40 "$lab/k8s-build.log" >&2
-  exit 1
-fi
+built "$build_pid" "the Kubernetes binaries" "$lab/k8s-build.log"
 step kubernetes bash "$here/k8s/up.sh"
 [ -f "$here/seed-host/up.sh" ] && step seed-host bash "$here/seed-host/up.sh"
+built "$capi_build_pid" "the Cluster API managers" "$lab/capi-build.log"
+step cluster-api start_cluster_api
 step mirror start_mirror
 
 cat "$lab"/env.d/*.sh > "$lab/env"

@@ -192,6 +192,7 @@ export class SeedInfraApplier {
         networkId: st.network?.id,
         keypairName: r.spec.names.keypair,
         externalNetworkId: r.externalNetwork?.id,
+        flavorName: r.flavor.name,
         dataVolume: !observed.blockStorage
           ? { state: 'no-block-storage' }
           : st.volume

@@ -65,11 +65,13 @@ function observedOutputs(ctx: LayerContext, o: SeedInfraObserved): SeedInfraOutp
   const spec = seedSpec(ctx.desired);
   const server = o.servers.length === 1 ? o.servers[0] : undefined;
   let externalNetworkId: string | undefined;
+  let flavorName: string | undefined;
   let networkId: string | undefined = o.networks.length === 1 ? o.networks[0]!.id : undefined;
   let floatingIp = o.floatingIps.length === 1 ? o.floatingIps[0] : undefined;
   try {
     const r = resolve(ctx.desired, o);
     externalNetworkId = r.externalNetwork?.id;
+    flavorName = r.flavor.name;
     networkId = r.network?.id ?? r.existingNetwork?.id;
     floatingIp = r.floatingIp;
   } catch {
@@ -88,6 +90,7 @@ function observedOutputs(ctx: LayerContext, o: SeedInfraObserved): SeedInfraOutp
     networkId,
     keypairName: o.keypair ? spec.names.keypair : undefined,
     externalNetworkId,
+    flavorName,
     dataVolume,
   });
 }

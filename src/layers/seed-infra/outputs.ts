@@ -28,6 +28,8 @@ export interface SeedInfraOutputs {
   /** The Nova keypair holding the seed's public key; absent before it exists. */
   keypairName?: string;
   externalNetworkId?: string;
+  /** The seed's flavor as resolved (`seed.flavor: auto` picks one): the cluster's default flavor. */
+  flavorName?: string;
   dataVolume: SeedDataVolume;
 }
 
@@ -40,6 +42,7 @@ export interface OutputSources {
   networkId?: string;
   keypairName?: string;
   externalNetworkId?: string;
+  flavorName?: string;
   dataVolume: SeedDataVolume;
 }
 
@@ -69,6 +72,7 @@ export function outputsOf(desired: Desired, s: OutputSources): SeedInfraOutputs 
   if (s.networkId) out.networkId = s.networkId;
   if (s.keypairName) out.keypairName = s.keypairName;
   if (s.externalNetworkId) out.externalNetworkId = s.externalNetworkId;
+  if (s.flavorName) out.flavorName = s.flavorName;
   // Without a server there is nothing to reach, unless the config names the address outright.
   const host = s.server || ssh.address ? seedHost(desired, s) : undefined;
   if (host) {

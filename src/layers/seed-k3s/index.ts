@@ -141,7 +141,7 @@ export function seedK3sLayer(o: SeedK3sOptions = {}): Layer<SeedK3sObserved, See
       if (check.healthy) {
         const kubeconfig = await link.openApi();
         healthy = (await probeApi(kubeconfig, o.apiVersion)) !== undefined;
-        if (healthy) ctx.publish(seedK3sOutputs, { kubeconfig });
+        if (healthy) ctx.publish(seedK3sOutputs, link.outputs(kubeconfig));
       }
       return {
         reachable: true,
@@ -196,7 +196,7 @@ export function seedK3sLayer(o: SeedK3sOptions = {}): Layer<SeedK3sObserved, See
           ctx.log.warn(`${e.message}; reconnecting and running the bootstrap again (it is idempotent)`);
         }
       }
-      ctx.publish(seedK3sOutputs, { kubeconfig: await reachApi(link, ctx, 60_000, o.apiVersion) });
+      ctx.publish(seedK3sOutputs, link.outputs(await reachApi(link, ctx, 60_000, o.apiVersion)));
     },
   };
 }

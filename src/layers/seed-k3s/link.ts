@@ -8,6 +8,7 @@ import { fingerprint, waitForSsh, type PortForward, type SshSession, type WaitFo
 import { apiAddressOf, forTunnel, parseKubeconfig, stringifyKubeconfig } from '../../kube/index.js';
 import { readK3sKubeconfig } from './remote.js';
 import type { SeedTarget } from './endpoint.js';
+import type { SeedK3sOutputs } from './outputs.js';
 
 export interface LinkOptions {
   /** SSH retry pacing (tests shorten it). */
@@ -20,6 +21,7 @@ export interface LinkOptions {
 export class SeedLink {
   private session: SshSession | undefined;
   private tunnel: PortForward | undefined;
+  private readonly forwards = new Map<string, PortForward>();
   private pinned: string | undefined;
 
   constructor(
@@ -88,9 +90,29 @@ export class SeedLink {
     return stringifyKubeconfig(forTunnel(k3s, this.tunnel.port));
   }
 
+  /** A local port forwarded through the seed to host:port, kept for the run (re-made after a reconnect). */
+  async reach(host: string, port: number): Promise<number> {
+    const session = await this.ssh();
+    const key = `${host}:${port}`;
+    let fwd = this.forwards.get(key);
+    if (!fwd) {
+      fwd = await session.forwardLocal(host, port);
+      this.forwards.set(key, fwd);
+      this.ctx.log.debug(`${key} as the seed sees it is at 127.0.0.1:${fwd.port}`);
+    }
+    return fwd.port;
+  }
+
+  /** What the runner gets from the seed for later layers. */
+  outputs(kubeconfig: string): SeedK3sOutputs {
+    return { kubeconfig, reach: (host, port) => this.reach(host, port) };
+  }
+
   private async dropTunnel(): Promise<void> {
     await this.tunnel?.close();
     this.tunnel = undefined;
+    for (const f of this.forwards.values()) await f.close();
+    this.forwards.clear();
   }
 
   async close(): Promise<void> {

@@ -177,12 +177,21 @@ step() { # <binary> <module dir> <ldflags> <package>
   printf 'build %s: %ss\n' "$out" "$((SECONDS - t0))" | tee -a "$tmp/BUILD-TIMES" >&2
 }
 
+# The downloads wait on the network, not the CPU: all five at once (the
+# module cache locks what two of them share).
+fetches=()
 fetch "$capi_gomod/capi" sigs.k8s.io/cluster-api/core sigs.k8s.io/cluster-api/bootstrap/kubeadm \
-  sigs.k8s.io/cluster-api/controlplane/kubeadm
-fetch "$capi_gomod/capo" sigs.k8s.io/cluster-api-provider-openstack
-fetch "$capi_gomod/orc" github.com/k-orc/openstack-resource-controller/v2/cmd/manager
-fetch "$capi_gomod/etcdctl" go.etcd.io/etcd/etcdctl/v3
-fetch "$kwok_gomod" sigs.k8s.io/kwok/cmd/kwok
+  sigs.k8s.io/cluster-api/controlplane/kubeadm &
+fetches+=($!)
+fetch "$capi_gomod/capo" sigs.k8s.io/cluster-api-provider-openstack &
+fetches+=($!)
+fetch "$capi_gomod/orc" github.com/k-orc/openstack-resource-controller/v2/cmd/manager &
+fetches+=($!)
+fetch "$capi_gomod/etcdctl" go.etcd.io/etcd/etcdctl/v3 &
+fetches+=($!)
+fetch "$kwok_gomod" sigs.k8s.io/kwok/cmd/kwok &
+fetches+=($!)
+for p in "${fetches[@]}"; do wait "$p" || capi_die "downloading the modules failed (see above)"; done
 
 # The three cluster-api managers share ~1,300 packages: the first build
 # compiles them, the other two mostly link.

@@ -2,8 +2,21 @@
 # Run the real Cluster API managers as host processes against a cluster.
 #
 #   test/lab/capi/run.sh start KUBECONFIG   start the five managers (or check them)
-#   test/lab/capi/run.sh stop               stop them
+#   test/lab/capi/run.sh supervise          play the managers' Deployments (below), and the boot simulator
+#   test/lab/capi/run.sh stop               stop them (and the supervisor and simulator)
 #   test/lab/capi/run.sh status             exit 0 when all five are up
+#
+# supervise is what the lab runs (test/lab/up.sh): a daemon that acts as the
+# kubelet of the five manager Deployments. The managers' ports are fixed, so
+# one set runs per machine, against one target: of the running lab clusters
+# (test/lab/k8s), the one whose core Deployment (capi-system/
+# capi-controller-manager) is newest, i.e. where Cluster API was installed
+# last (by seed-capi, or kubectl with the release manifests). Every 2 s it
+# re-picks the target (restarting everything against a new one); a manager
+# runs while its namespace on the target holds a Deployment, with that
+# Deployment's arguments (minus the flags set here), and is stopped when it
+# holds none (uninstalled). It keeps the boot simulator running against the
+# same target.
 #
 # The managers are core, kubeadm bootstrap, kubeadm control plane, CAPO and
 # ORC, built by build.sh. Apply the manifests from manifests.sh to the cluster
@@ -140,8 +153,8 @@ write_manager_kubeconfig() { # <kubectl> <manifests dir> <name>
   mv "$tmp" "$file"
 }
 
-start_manager() { # <bin dir> <manifests dir> <pki dir> <name>
-  local bin="$1" manifests="$2" pki="$3" name="$4" exe wport hport extra_var args=()
+start_manager() { # <bin dir> <manifests dir> <pki dir> <name> [append]
+  local bin="$1" manifests="$2" pki="$3" name="$4" append="${5:-}" exe wport hport extra_var args=()
   exe="$bin/$(capi_manager_field "$name" 2)"
   wport="$(capi_manager_field "$name" 5)"
   hport="$(capi_manager_field "$name" 6)"
@@ -157,7 +170,11 @@ start_manager() { # <bin dir> <manifests dir> <pki dir> <name>
   # shellcheck disable=SC2206 # word splitting of the extra flags is intended
   [[ -z "${!extra_var:-}" ]] || args+=(${!extra_var})
 
-  : >"$state/logs/$name.log"
+  if [[ -n "$append" ]]; then
+    echo "[run.sh] $(date -u +%FT%TZ) starting $name" >>"$state/logs/$name.log"
+  else
+    : >"$state/logs/$name.log"
+  fi
   (
     # Close inherited fds above 2 (locks, callers' pipes) that a daemon must not hold.
     for f in /proc/self/fd/*; do
@@ -273,28 +290,179 @@ cmd_start() { # <kubeconfig>
 
 cmd_stop() {
   [[ -d "$state" ]] || { fw_remove; return 0; }
+  stop_daemon supervisor
+  stop_daemon simulator
   exec 9>"$state/.lock"
   flock 9
   stop_all
   fw_remove
 }
 
-cmd_status() {
-  local name rc=0
-  for name in $(capi_manager_names); do
-    if healthy "$name"; then
-      echo "$name: up (pid $(manager_pid "$name"))"
+# ---------------------------------------------------------------- supervise
+
+# A daemon of ours (supervisor, simulator) by its pid file and command line.
+daemon_pid() { # <name>
+  local f="$state/$1.pid" pid
+  [[ -f "$f" ]] || return 0
+  pid="$(<"$f")"
+  [[ "$pid" =~ ^[0-9]+$ && -r "/proc/$pid/cmdline" ]] || return 0
+  if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "capi-lab-$1"; then echo "$pid"; fi
+}
+
+stop_daemon() { # <name>
+  local pid n
+  pid="$(daemon_pid "$1")"
+  rm -f "$state/$1.pid"
+  [[ -n "$pid" ]] || return 0
+  kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+  for ((n = 0; n < 100; n++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL -- "-$pid" 2>/dev/null || true
+  capi_log "$1: stopped"
+}
+
+# Run a command as a daemon in its own session: stdin closed, output to a log,
+# inherited fds above 2 closed; argv[0] names it (capi-lab-<name>) for daemon_pid.
+spawn_daemon() { # <name> <command...>
+  local name="$1"
+  shift
+  (
+    for f in /proc/self/fd/*; do
+      n="${f##*/}"
+      if ((n > 2)); then exec {n}>&-; fi
+    done
+    # shellcheck disable=SC2016 # expanded by the inner bash
+    exec setsid bash -c 'exec -a "$0" "$@"' "capi-lab-$name" "$@" </dev/null >>"$state/logs/$name.log" 2>&1
+  ) &
+  echo "$!" >"$state/$name.pid"
+}
+
+# One GET on a lab cluster's API as its admin (curl: the supervisor polls
+# often, and kubectl costs a tenth of a second of CPU per call).
+lab_get() { # <cluster dir> <path>
+  local d="$1" server
+  server="$(awk '$1 == "server:" { print $2; exit }' "$d/kubeconfig" 2>/dev/null)" || return 1
+  [[ -n "$server" ]] || return 1
+  curl -fsS --max-time 5 --cacert "$d/pki/ca.crt" --cert "$d/pki/admin.crt" --key "$d/pki/admin.key" "$server$2" 2>/dev/null
+}
+
+# The lab cluster Cluster API was installed on last: the newest core
+# Deployment (capi-system/capi-controller-manager) among the running lab
+# clusters. Prints its directory, or nothing.
+pick_target() {
+  local d created best="" best_created=""
+  for d in "$lab_dir"/k8s/*/; do
+    d="${d%/}"
+    [[ -f "$d/kubeconfig" && -f "$d/pki/admin.key" ]] || continue
+    created="$(lab_get "$d" /apis/apps/v1/namespaces/capi-system/deployments/capi-controller-manager |
+      grep -o '"creationTimestamp": *"[^"]*"' | head -n 1 | cut -d'"' -f4)" || continue
+    [[ -n "$created" ]] || continue
+    if [[ -z "$best" || "$created" > "$best_created" ]]; then best="$d" best_created="$created"; fi
+  done
+  echo "$best"
+}
+
+# The manager container's args of the Deployment in a namespace of the
+# target, one per line; fails when the namespace holds no Deployment. The
+# lab runs each manager as its Deployment says (the product sets feature
+# gates there, as azimuth-ops does), not as the release did.
+deployment_args() { # <cluster dir> <namespace>
+  lab_get "$1" "/apis/apps/v1/namespaces/$2/deployments" | python3 -c '
+import json, sys
+items = json.load(sys.stdin).get("items", [])
+if not items:
+    sys.exit(1)
+containers = items[0]["spec"]["template"]["spec"]["containers"]
+c = next((c for c in containers if c.get("name") == "manager"), containers[0])
+print("\n".join(c.get("args", [])))'
+}
+
+# One pass of the supervisor: follow the target cluster; managers follow
+# their Deployments on it; the simulator runs while there is a target.
+supervise_once() { # <kubectl> <bin> <manifests> <pki> <simulator> <k8s bin>
+  local kubectl="$1" bin="$2" manifests="$3" pki="$4" sim="$5" k8s_bin="$6" target name sa args
+  target="$(pick_target)"
+  if [[ "$target" != "$(cat "$state/target" 2>/dev/null)" ]]; then
+    capi_log "target cluster: ${target:-none} (was: $(cat "$state/target" 2>/dev/null || echo none))"
+    stop_daemon simulator
+    stop_all
+    rm -f "$state/kubeconfig"
+    if [[ -n "$target" ]]; then
+      install -m 600 "$target/kubeconfig" "$state/kubeconfig"
+      echo "$target" >"$state/target"
     else
-      echo "$name: down"
-      rc=1
+      rm -f "$state/target"
+    fi
+  fi
+  [[ -n "$target" ]] || return 0
+  mkdir -p "$state/deployed/args"
+  for name in $(capi_manager_names); do
+    sa="$(<"$manifests/args/$name.serviceaccount")"
+    if args="$(deployment_args "$target" "${sa%%/*}")"; then
+      if [[ -n "$(manager_pid "$name")" ]]; then
+        # A changed Deployment rolls its Pod: restart with the new arguments.
+        [[ "$args" != "$(cat "$state/deployed/args/$name.args" 2>/dev/null)" ]] || continue
+        capi_log "$name: its Deployment's arguments changed; restarting it"
+        stop_managers "$name"
+      fi
+      printf '%s\n' "$args" >"$state/deployed/args/$name.args"
+      cp "$manifests/args/$name.serviceaccount" "$state/deployed/args/"
+      # The ServiceAccount may come a moment after the Deployment: try again next pass.
+      write_manager_kubeconfig "$kubectl" "$state/deployed" "$name" 2>/dev/null || continue
+      start_manager "$bin" "$state/deployed" "$pki" "$name" append
+    elif [[ -n "$(manager_pid "$name")" ]]; then
+      capi_log "$name: its Deployment is gone"
+      stop_managers "$name"
     fi
   done
-  return "$rc"
+  if [[ -z "$(daemon_pid simulator)" ]]; then
+    spawn_daemon simulator "$sim" --kubeconfig="$state/kubeconfig" --k8s-bin="$k8s_bin" \
+      --kwok="$bin/kwok" --state-dir="$state/sim"
+    capi_log "simulator: started (pid $(<"$state/simulator.pid"), state in $state/sim)"
+  fi
+}
+
+supervise_loop() {
+  local bin manifests pki kubectl sim k8s_bin
+  bin="$("$capi_here/build.sh" --print-dir)"
+  manifests="$("$capi_here/manifests.sh" --print-dir)"
+  pki="$("$capi_here/manifests.sh" --pki-dir)"
+  sim="$("$capi_here/build.sh" --simulator)"
+  k8s_bin="$("$capi_here/../k8s/build.sh" --print-dir)"
+  kubectl="$k8s_bin/kubectl"
+  mkdir -p "$state/sim"
+  trap 'exit 0' TERM INT
+  while :; do
+    (
+      flock 9
+      supervise_once "$kubectl" "$bin" "$manifests" "$pki" "$sim" "$k8s_bin"
+    ) 9>"$state/.lock"
+    sleep 2
+  done
+}
+
+cmd_supervise() {
+  "$capi_here/build.sh" --print-dir >/dev/null || capi_die "managers not built: run test/lab/capi/build.sh"
+  "$capi_here/build.sh" --simulator >/dev/null || capi_die "boot simulator not built: run test/lab/capi/build.sh"
+  "$capi_here/manifests.sh" --print-dir >/dev/null || capi_die "manifests not rendered: run test/lab/capi/manifests.sh"
+  mkdir -p "$state/logs" "$state/kubeconfigs"
+  chmod 700 "$state"
+  fw_install
+  if [[ -n "$(daemon_pid supervisor)" ]]; then
+    capi_log "supervisor: already running (pid $(daemon_pid supervisor))"
+    return 0
+  fi
+  # KCP re-reads the workload cluster at each sync; a shorter period than the
+  # release's 10 min lets its status follow the simulated machines sooner.
+  export CAPI_LAB_CAPI_ARGS_CONTROLPLANE="${CAPI_LAB_CAPI_ARGS_CONTROLPLANE:---sync-period=1m}"
+  spawn_daemon supervisor bash "${BASH_SOURCE[0]}" __supervise-loop
+  capi_log "supervisor: started (pid $(<"$state/supervisor.pid"); log $state/logs/supervisor.log)"
 }
 
 case "${1:-}" in
   start) cmd_start "${2:-}" ;;
+  supervise) cmd_supervise ;;
+  __supervise-loop) supervise_loop ;;
   stop) cmd_stop ;;
   status) cmd_status ;;
-  *) capi_die "usage: $0 start KUBECONFIG | stop | status" ;;
+  *) capi_die "usage: $0 start KUBECONFIG | supervise | stop | status" ;;
 esac

@@ -7,11 +7,15 @@
  *   binaries and manifests  at the table's path (and its checksum list)
  *   charts                  /index.yaml, /<chart>-<v>.tgz (one Helm repository)
  *
- * Content comes from __tests__/fixtures/mirror: small manifests and chart
- * sources written for this project, packaged with helm at start; a chart
- * in test/lab/charts (the lab's own, e.g. openstack-cluster) wins. helm
- * itself is the lab-built binary, packaged the way upstream packages it;
- * K3s is the seed host's stand-in script.
+ * The Cluster API, CAPO and ORC manifests are the real ones: rendered by
+ * test/lab/capi/manifests.sh from the pinned modules (CAPI_LAB_CAPI_MANIFESTS
+ * in the lab's env). Their second, later version (for upgrade tests) is the
+ * pinned release's text with its tag replaced: no later release is built.
+ * Charts come from __tests__/fixtures/mirror (chart sources written for this
+ * project) or, where it has one, test/lab/charts (the lab's own stand-ins,
+ * e.g. openstack-cluster), packaged with helm at start. helm itself is the
+ * lab-built binary, packaged the way upstream packages it; K3s is the seed
+ * host's stand-in script.
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -24,6 +28,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { checksumPath, filePath } from '../../../src/tools/sources.js';
+import { DEFAULT_VERSIONS } from '../../../src/model/versions.js';
+import { labEnv } from './lab.js';
 import { SOURCES, type BinarySourceId, type ManifestSourceId, type SourceId } from '../../../src/model/sources.js';
 
 const run = promisify(execFile);
@@ -39,6 +45,8 @@ export interface MirrorOptions {
   /** The helm binary used to package charts and served as the helm download. */
   helm: string;
   fixturesDir?: string;
+  /** The real provider manifests (test/lab/capi/manifests.sh); default: CAPI_LAB_CAPI_MANIFESTS of the lab. */
+  capiManifests?: string;
   port?: number;
 }
 
@@ -82,6 +90,33 @@ function addFile(
   if (sum) files.set(served(sum.path), Buffer.from([...extra, `${sha256(body)}  ${sum.name}`, ''].join('\n')));
 }
 
+function capiManifestsDir(o: MirrorOptions): string {
+  const dir = o.capiManifests ?? process.env.CAPI_LAB_CAPI_MANIFESTS ?? labEnv().CAPI_LAB_CAPI_MANIFESTS;
+  if (!dir) {
+    throw new Error(
+      'the lab Cluster API is not set up: CAPI_LAB_CAPI_MANIFESTS is not exported (run test/lab/up.sh, which renders the real manifests with test/lab/capi/manifests.sh)',
+    );
+  }
+  return dir;
+}
+
+/**
+ * A provider's real release manifest at version `v`. Only the pinned release
+ * is rendered; another version is that text with the tag replaced (a stand-in
+ * for the next patch release, which upgrade tests install).
+ */
+async function realManifest(dir: string, id: ManifestSourceId, v: string): Promise<string> {
+  const pinned = DEFAULT_VERSIONS[SOURCES[id].pin];
+  const file = join(dir, filePath(id, pinned, {}));
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    throw new Error(`the lab's real ${id} manifest is missing: ${file} (re-run test/lab/capi/manifests.sh)`);
+  }
+  return v === pinned ? text : text.replaceAll(pinned, v);
+}
+
 /** Build every file the mirror serves, keyed by decoded URL path. */
 async function buildContent(o: MirrorOptions, work: string) {
   const fixtures = o.fixturesDir ?? FIXTURES_DIR;
@@ -101,8 +136,8 @@ async function buildContent(o: MirrorOptions, work: string) {
     const id = key as SourceId;
     for (const v of versions[id]) {
       if (source.kind === 'manifest') {
-        const tpl = await readFile(join(fixtures, 'manifests', `${id}.yaml.tpl`), 'utf8');
-        addFile(files, id as ManifestSourceId, v, Buffer.from(tpl.replaceAll('__VERSION__', v)), {});
+        const manifest = await realManifest(capiManifestsDir(o), id as ManifestSourceId, v);
+        addFile(files, id as ManifestSourceId, v, Buffer.from(manifest), {});
       } else if (source.kind === 'chart') {
         const lab = join(LAB_CHARTS_DIR, source.chart);
         const dir = existsSync(lab) ? lab : join(fixtures, 'charts', source.chart);

@@ -89,6 +89,10 @@ func (s *simulator) reconcile(ctx context.Context) error {
 			log.Printf("boot-simulator: %s: Cluster gone, stopping its control plane", key)
 			w.stop()
 			delete(s.workloads, key)
+			continue
+		}
+		if err := s.deployAddons(ctx, w); err != nil {
+			s.note(key+" addons", err)
 		}
 	}
 	return nil
