@@ -51,6 +51,22 @@ const helm = async (args: string[]): Promise<string> =>
     })
   ).stdout;
 
+/** `helm <verb> <release>` of the lab's openstack-cluster chart from the mirror with one values file. */
+const chart = (verb: 'template' | 'install', release: string, valuesFile: string): Promise<string> =>
+  helm([
+    verb,
+    release,
+    'openstack-cluster',
+    '--repo',
+    env.CAPI_LAB_MIRROR_URL!,
+    '--version',
+    CHART_VERSION,
+    '--namespace',
+    'default',
+    '--values',
+    valuesFile,
+  ]);
+
 /** clusterctl's `${VAR:=default}` placeholders, replaced by their defaults as clusterctl does when VAR is unset. */
 const clusterctlDefaults = (text: string): string => text.replace(/\$\{[A-Z0-9_]+:=([^}]*)\}/g, '$1');
 
@@ -207,19 +223,7 @@ describe('the lab openstack-cluster chart against the real Cluster API CRDs and 
         controlPlane: { machineCount: 3, machineFlavor: 'm1.small' },
       }),
     );
-    const rendered = await helm([
-      'template',
-      'capi-mgmt-dry',
-      'openstack-cluster',
-      '--repo',
-      env.CAPI_LAB_MIRROR_URL!,
-      '--version',
-      CHART_VERSION,
-      '--namespace',
-      'default',
-      '--values',
-      values,
-    ]);
+    const rendered = await chart('template', 'capi-mgmt-dry', values);
     const docs = parseAllDocuments(rendered)
       .map((d) => d.toJS() as { kind: string; metadata: { name: string } } | null)
       .filter((d) => d !== null);
@@ -247,17 +251,7 @@ describe('the lab openstack-cluster chart against the real Cluster API CRDs and 
       'even',
       labValues('v1.34.4', { controlPlane: { machineCount: 2, machineFlavor: 'm1.small' } }),
     );
-    const rendered = await helm([
-      'template',
-      'capi-mgmt-even',
-      'openstack-cluster',
-      '--repo',
-      env.CAPI_LAB_MIRROR_URL!,
-      '--version',
-      CHART_VERSION,
-      '--values',
-      values,
-    ]);
+    const rendered = await chart('template', 'capi-mgmt-even', values);
     await expect(
       kubectl(['apply', '--dry-run=server', '--namespace', 'default', '-f', '-'], { input: rendered }),
     ).rejects.toThrow(/cannot be an even number when etcd is stacked/);
@@ -270,19 +264,7 @@ describe('helm install of the chart: the real controllers and the boot simulator
       .trim()
       .split(' ')[1]!;
     const values = writeValues('install', labValues(version));
-    await helm([
-      'install',
-      RELEASE,
-      'openstack-cluster',
-      '--repo',
-      env.CAPI_LAB_MIRROR_URL!,
-      '--version',
-      CHART_VERSION,
-      '--namespace',
-      'default',
-      '--values',
-      values,
-    ]);
+    await chart('install', RELEASE, values);
     say(`helm install ${RELEASE} (Kubernetes ${version})`);
 
     type Obj = {

@@ -7,6 +7,7 @@
 import type { KubeClient, KubeObject } from '../../kube/index.js';
 import { buildKubeconfig, currentOf, parseKubeconfig, stringifyKubeconfig, type Kubeconfig } from '../../kube/index.js';
 import { RELEASE_NAMESPACE } from './read.js';
+import { sleep } from '../../util/wait.js';
 
 export interface TokenSettings {
   namespace: string;
@@ -68,7 +69,7 @@ export async function ensureToken(
   o: { timeoutMs?: number; sleep?: (ms: number) => Promise<void> } = {},
 ): Promise<string> {
   await mgmt.apply(tokenObjects(s));
-  const sleep = o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const pause = o.sleep ?? sleep;
   const deadline = Date.now() + (o.timeoutMs ?? 60_000);
   for (;;) {
     const token = await readToken(mgmt, s);
@@ -78,7 +79,7 @@ export async function ensureToken(
         `the management cluster wrote no token into Secret ${s.namespace}/${tokenSecretName(s)} (is its kube-controller-manager running?)`,
       );
     }
-    await sleep(500);
+    await pause(500);
   }
 }
 

@@ -7,6 +7,7 @@
  */
 import { KubeApiError, type KubeClient, type KubeObject } from '../../kube/index.js';
 import { stateOf, type ClusterState } from './health.js';
+import { sleep } from '../../util/wait.js';
 
 const CLUSTER_API = 'cluster.x-k8s.io/v1beta2';
 const ADDONS_API = 'addons.stackhpc.com/v1alpha1';
@@ -30,7 +31,7 @@ async function settled<T>(read: () => Promise<T>, attempts = 20, pauseMs = 500):
       return await read();
     } catch (e) {
       if (!(e instanceof KubeApiError && (e.status === 429 || e.status === 503)) || i >= attempts) throw e;
-      await new Promise((r) => setTimeout(r, pauseMs));
+      await sleep(pauseMs);
     }
   }
 }

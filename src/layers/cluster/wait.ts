@@ -5,6 +5,7 @@
  * not as it must be, with the controllers' reasons and messages.
  */
 import { pendingOf, progressLine, type ClusterState, type Pending } from './health.js';
+import { sleep } from '../../util/wait.js';
 
 export interface WaitOptions {
   read: () => Promise<ClusterState>;
@@ -34,7 +35,7 @@ export class ClusterWaitTimeout extends Error {
 /** Resolves with the healthy state; read errors are retried until the deadline (the API may be restarting). */
 export async function waitForCluster(o: WaitOptions): Promise<ClusterState> {
   const now = o.now ?? Date.now;
-  const sleep = o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const pause = o.sleep ?? sleep;
   const min = o.minIntervalMs ?? 1000;
   const max = o.maxIntervalMs ?? 10_000;
   const start = now();
@@ -70,6 +71,6 @@ export async function waitForCluster(o: WaitOptions): Promise<ClusterState> {
       );
     }
     interval = changed ? min : Math.min(max, Math.round(interval * 1.5));
-    await sleep(Math.min(interval, Math.max(0, o.timeoutMs - (now() - start))));
+    await pause(Math.min(interval, Math.max(0, o.timeoutMs - (now() - start))));
   }
 }
